@@ -1,0 +1,201 @@
+"""Talking in the terminal: the conversation (with the install interview the first time) and
+`os1 chat -m` for scripts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+import sys
+
+import click
+
+from ..companion import Companion
+from ..interview import Question, run_interview
+from ..persona import greeting
+from . import EX_INTERRUPTED, Settings, cli, load, run, warn
+from .terminal import Terminal, repair_arg, repair_text
+
+HELP = """Commands:
+  /help            this list
+  /how             how I work: the model, what I store and where, what leaves this computer
+  /rename NAME     give me another name (undo with /undo)
+  /start-over      forget my name and your interview answers (asks first)
+  /actions         what I have done, and what waits for your yes
+  /undo            undo the last thing I did that can be undone
+  /quit            leave (Ctrl-D works too)
+Ctrl-C stops a reply mid-way; what I'd said so far is kept, marked interrupted."""
+
+
+def _progress(message: str) -> None:
+    click.secho(message, fg="bright_black", err=True)
+
+
+async def _open(settings: Settings) -> Companion:
+    return await Companion.open(load(settings), on_progress=_progress)
+
+
+async def _stream_reply(
+    companion: Companion, term: Terminal, user: str, text: str, name: str
+) -> bool:
+    """Stream one reply to the terminal; Ctrl-C stops it. Returns False if interrupted."""
+
+    async def consume() -> None:
+        term.stream_start(name)
+        async for piece in companion.reply(user, text, approve=term.approver()):
+            term.stream(piece)
+
+    task = asyncio.ensure_future(consume())
+    loop = asyncio.get_running_loop()
+    handled = False
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
+        handled = True
+    try:
+        await task
+        click.echo("")
+        return True
+    except asyncio.CancelledError:
+        click.echo("")
+        click.secho("(interrupted — what she'd said so far is kept)", fg="yellow", err=True)
+        return False
+    finally:
+        if handled:
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+async def _interview(companion: Companion, term: Terminal, user: str) -> None:
+    async def ask(question: Question) -> str | None:
+        text = question.prompt
+        if question.choices:
+            text += f" ({' / '.join(question.choices)})"
+        term.say(text)
+        if question.multiline:
+            return await term.read_block("> ")
+        return await term.read_line("> ")
+
+    async def say(text: str) -> None:
+        term.say(text)
+
+    profile, persona = await run_interview(ask, say, rng=random.Random())
+    await companion.save_persona(user, persona, profile)
+
+
+async def _slash(companion: Companion, term: Terminal, user: str, line: str) -> bool:
+    """Run a /command; returns False when the conversation should end."""
+    command, _, arg = line[1:].partition(" ")
+    command = command.lower()
+    actions = companion.actions
+    if command in ("quit", "exit", "q"):
+        return False
+    if command == "help":
+        term.say(HELP)
+    elif command == "how":
+        from ..transparency import how_i_work
+
+        term.say(how_i_work(await companion.facts(user)))
+    elif command in ("rename", "start-over"):
+        tool, args = ("rename_companion", {"name": arg.strip()}) if command == "rename" else (
+            "start_over",
+            {},
+        )
+        try:
+            outcome = await actions.request(
+                user, tool, args, requested_by="user", approve=term.approver()
+            )
+            term.say(outcome.output)
+        except Exception as e:  # an action's error is shown, the conversation goes on
+            warn(str(e))
+    elif command == "actions":
+        from .manage import format_actions
+
+        term.say(format_actions(await actions.log(user, 20)) or "Nothing done yet.")
+    elif command == "undo":
+        try:
+            term.say(await actions.undo(user))
+        except Exception as e:
+            warn(str(e))
+    else:
+        warn(f"Unknown command /{command}. /help lists them.")
+    return True
+
+
+@run
+async def _converse(settings: Settings) -> None:
+    config = load(settings)
+    config.home.mkdir(parents=True, exist_ok=True)
+    term = Terminal(config.home / "history")
+    companion = await _open(settings)
+    user = config.user
+    try:
+        found = await companion.persona(user)
+        if found is None:
+            await _interview(companion, term, user)
+            found = await companion.persona(user)
+            returning = False
+        else:
+            returning = True
+        assert found is not None
+        persona, profile = found
+        term.say(greeting(persona, profile, returning=returning), who=persona.name)
+        if term.interactive:
+            click.secho("(/help for commands, Ctrl-D to leave)", fg="bright_black", err=True)
+        await companion.start_conversation(user)
+        while True:
+            line = await term.read_line("> ")
+            if line is None:
+                break
+            if not line.strip():
+                continue
+            if line.startswith("/"):
+                if not await _slash(companion, term, user, line.strip()):
+                    break
+                found = await companion.persona(user)
+                if found is None:  # she forgot her name: the interview runs again next time
+                    break
+                persona, profile = found
+                continue
+            await _stream_reply(companion, term, user, line, persona.name)
+    finally:
+        await companion.close()
+
+
+def converse(settings: Settings) -> None:
+    _converse(settings)
+
+
+@cli.command()
+@click.option("-m", "--message", help="What to say. Piped stdin is read too (and put first).")
+@click.pass_obj
+def chat(settings: Settings, message: str | None) -> None:
+    """Say one thing and print her answer — for scripts. Works with piped stdin."""
+    parts = []
+    if not sys.stdin.isatty():
+        text, bad = repair_text(sys.stdin.buffer.read())
+        if bad:
+            warn(f"Note: the input was not valid UTF-8; {bad} sequence(s) became '\ufffd'.")
+        parts.append(text)
+    if message is not None:
+        text, bad = repair_arg(message)
+        if bad:
+            warn(f"Note: the message was not valid UTF-8; {bad} sequence(s) became '\ufffd'.")
+        parts.append(text)
+    _chat_once(settings, "\n\n".join(p for p in parts if p.strip()))
+
+
+@run
+async def _chat_once(settings: Settings, text: str) -> None:
+    config = load(settings)
+    companion = await _open(settings)
+    try:
+        term = Terminal(None)
+        async for piece in companion.reply(config.user, text, approve=term.approver()):
+            term.stream(piece)
+        click.echo("")
+    except asyncio.CancelledError:
+        click.echo("")
+        click.secho("(interrupted — what she'd said so far is kept)", fg="yellow", err=True)
+        sys.exit(EX_INTERRUPTED)
+    finally:
+        await companion.close()

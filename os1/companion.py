@@ -1,0 +1,309 @@
+"""The companion engine: one `Companion` that every front door talks to.
+
+`reply(user, text)` stores the message, builds the prompt within the model's
+context budget (persona, what she knows of the user, a summary of older
+turns, recent turns), streams the answer and stores it — marked interrupted
+if it was cut short. The CLI, the web server, voice and the scheduler all
+call this one object; they stay thin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from . import context, transparency
+from .actions import Actions, Approver, Tool
+from .config import Config
+from .models import Message, Model, ModelError, TextDelta, get_model
+from .models.base import Finished, ToolCall
+from .persona import Persona, Profile, system_prompt
+from .store import Store
+
+MAX_TOOL_ROUNDS = 3
+
+
+class EmptyMessage(ValueError):
+    """The message had nothing in it to answer."""
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters a model or terminal would choke on; keep newlines and tabs."""
+    return "".join(ch for ch in text if ch in "\n\t" or ch >= " " and ch != "\x7f").strip()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Companion:
+    """She: a persona per user, their conversation, the model and the tools."""
+
+    def __init__(
+        self, config: Config, store: Store, model: Model, tools: Sequence[Tool] = ()
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.model = model
+        self.actions = Actions(self, {t.name: t for t in tools})
+        self._conversations: dict[str, int] = {}
+
+    @classmethod
+    async def open(
+        cls,
+        config: Config,
+        *,
+        model: Model | None = None,
+        tools: Sequence[Tool] | None = None,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> Companion:
+        """Open the store in `config.home` and the configured model (loaded lazily)."""
+        from .builtin_tools import BUILTIN_TOOLS
+
+        store = await Store.open(config.db_path)
+        if model is None:
+            model = get_model(config, cache_dir=config.home / "cache", on_progress=on_progress)
+        return cls(config, store, model, BUILTIN_TOOLS if tools is None else tools)
+
+    async def close(self) -> None:
+        await self.model.close()
+        await self.store.close()
+
+    # --- users, persona -------------------------------------------------------------
+
+    async def ensure_user(self, user: str) -> None:
+        await self.store.execute_write(
+            "INSERT OR IGNORE INTO users (id, created_at) VALUES (?, ?)", (user, _now())
+        )
+
+    async def persona(self, user: str) -> tuple[Persona, Profile] | None:
+        """Who she is for `user` and what the interview learned; None before the interview."""
+        row = await self.store.query_one(
+            "SELECT persona, profile FROM personas WHERE user_id = ?", (user,)
+        )
+        if row is None:
+            return None
+        return (
+            Persona.from_dict(json.loads(row["persona"])),
+            Profile.from_dict(json.loads(row["profile"])),
+        )
+
+    async def save_persona(self, user: str, persona: Persona, profile: Profile) -> None:
+        await self.ensure_user(user)
+        now = _now()
+        await self.store.execute_write(
+            "INSERT INTO personas (user_id, persona, profile, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET "
+            "persona = excluded.persona, profile = excluded.profile, updated_at = excluded.updated_at",
+            (user, json.dumps(persona.to_dict()), json.dumps(profile.to_dict()), now, now),
+        )
+
+    async def forget_persona(self, user: str) -> None:
+        await self.store.execute_write("DELETE FROM personas WHERE user_id = ?", (user,))
+
+    async def _persona_or_default(self, user: str) -> tuple[Persona, Profile]:
+        found = await self.persona(user)
+        if found is not None:
+            return found
+        # Before the install interview (e.g. `os1 chat -m` from a script) she has no
+        # chosen name yet; she is simply OS1 and stores nothing about it.
+        return Persona.from_dict({"name": "OS1"}), Profile.from_dict({})
+
+    # --- conversation ---------------------------------------------------------------
+
+    async def start_conversation(self, user: str, front_door: str = "cli") -> int:
+        await self.ensure_user(user)
+        conversation_id = await self.store.execute_write(
+            "INSERT INTO conversations (user_id, started_at, front_door) VALUES (?, ?, ?)",
+            (user, _now(), front_door),
+        )
+        self._conversations[user] = conversation_id
+        return conversation_id
+
+    async def _add_message(
+        self, user: str, conversation_id: int, role: str, content: str, status: str = "complete"
+    ) -> int:
+        return await self.store.execute_write(
+            "INSERT INTO messages (user_id, conversation_id, role, content, status, model, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                user,
+                conversation_id,
+                role,
+                content,
+                status,
+                self.model.model_id if role == "assistant" else None,
+                _now(),
+            ),
+        )
+
+    async def history(self, user: str, limit: int = 1000) -> list[dict[str, Any]]:
+        rows = await self.store.query(
+            "SELECT * FROM (SELECT * FROM messages WHERE user_id = ? ORDER BY id DESC LIMIT ?) "
+            "ORDER BY id",
+            (user, limit),
+        )
+        return [dict(r) for r in rows]
+
+    async def facts(self, user: str) -> transparency.Facts:
+        persona, _ = await self._persona_or_default(user)
+
+        def counts(c: Any) -> tuple[int, int, int]:
+            q = "SELECT count(*) FROM {} WHERE user_id = ?"
+            return tuple(  # type: ignore[return-value]
+                c.execute(q.format(t), (user,)).fetchone()[0]
+                for t in ("messages", "summaries", "actions")
+            )
+
+        messages, summaries, actions = await self.store.read(counts)
+        return transparency.Facts(
+            name=persona.name,
+            name_reason=persona.name_reason or None,
+            model=self.model.info,
+            db_path=self.config.db_path,
+            messages=messages,
+            summaries=summaries,
+            actions=actions,
+            tools=tuple(self.actions.tools),
+        )
+
+    def _tools_in_chat(self) -> bool:
+        if self.config.tools_in_chat is not None:
+            return self.config.tools_in_chat
+        return not self.model.info.local or self.model.info.backend != "embedded"
+
+    async def reply(
+        self,
+        user: str,
+        text: str,
+        *,
+        conversation_id: int | None = None,
+        approve: Approver | None = None,
+    ) -> AsyncIterator[str]:
+        """Answer `text` from `user`, streaming the reply's text as it is generated.
+
+        The user's message is stored before the model is called, so nothing they said
+        is lost whatever happens next. If the stream is cancelled (Ctrl-C) or the
+        backend dies, what she had said so far is stored, marked interrupted or failed.
+        """
+        text = clean_text(text)
+        if not text:
+            raise EmptyMessage("There was nothing in that message to answer.")
+        if conversation_id is None:
+            conversation_id = self._conversations.get(user) or await self.start_conversation(user)
+        message_id = await self._add_message(user, conversation_id, "user", text)
+
+        facts = await self.facts(user)
+        canned = None
+        if transparency.asks_if_human(text):
+            canned = transparency.not_human(facts)
+        elif transparency.asks_how_she_works(text):
+            canned = transparency.how_i_work(facts)
+        if canned is not None:
+            await self._add_message(user, conversation_id, "assistant", canned)
+            yield canned
+            return
+
+        prompt = await self._build_prompt(user, message_id, text, facts)
+        said: list[str] = []
+        status = "interrupted"
+        try:
+            async for piece in self._generate(user, prompt, approve):
+                said.append(piece)
+                yield piece
+            status = "complete"
+        except ModelError:
+            status = "failed"
+            raise
+        finally:
+            content = "".join(said)
+            if content or status != "complete":
+                # Shielded write: survives the cancellation that is unwinding this frame.
+                await asyncio.shield(
+                    self._add_message(user, conversation_id, "assistant", content, status)
+                )
+
+    async def _generate(
+        self, user: str, prompt: list[Message], approve: Approver | None
+    ) -> AsyncIterator[str]:
+        budget = context.budget_for(self.model, self.config.max_reply_tokens)
+        use_tools = self._tools_in_chat() and bool(self.actions.tools)
+        for round_ in range(MAX_TOOL_ROUNDS + 1):
+            tools = self.actions.specs() if use_tools and round_ < MAX_TOOL_ROUNDS else []
+            finished: Finished | None = None
+            async for chunk in self.model.stream(
+                prompt, max_tokens=budget.reply, temperature=self.config.temperature, tools=tools
+            ):
+                if isinstance(chunk, TextDelta):
+                    yield chunk.text
+                else:
+                    finished = chunk
+            if finished is None or not finished.tool_calls:
+                return
+            prompt = prompt + await self._run_tool_calls(user, finished.tool_calls, approve)
+
+    async def _run_tool_calls(
+        self, user: str, calls: Sequence[ToolCall], approve: Approver | None
+    ) -> list[Message]:
+        from .actions import ActionError
+
+        messages = [Message("assistant", "", tool_calls=tuple(calls))]
+        for call in calls:
+            try:
+                outcome = await self.actions.request(
+                    user, call.name, call.arguments, requested_by="model", approve=approve
+                )
+                output = f"[{outcome.status}] {outcome.output}"
+            except ActionError as e:
+                output = f"[error] {e}"
+            messages.append(Message("tool", output, tool_call_id=call.id))
+        return messages
+
+    async def _build_prompt(
+        self, user: str, message_id: int, text: str, facts: transparency.Facts
+    ) -> list[Message]:
+        persona, profile = await self._persona_or_default(user)
+        budget = context.budget_for(self.model, self.config.max_reply_tokens)
+        system = system_prompt(persona, profile, facts=transparency.short_facts(facts))
+        current = context.shorten(self.model, text, budget.single_message)
+        summary_row = await self.store.query_one(
+            "SELECT content, through_message_id FROM summaries WHERE user_id = ? "
+            "ORDER BY through_message_id DESC LIMIT 1",
+            (user,),
+        )
+        summary = summary_row["content"] if summary_row else ""
+        since = summary_row["through_message_id"] if summary_row else 0
+        rows = await self.store.query(
+            "SELECT id, role, content FROM messages WHERE user_id = ? AND id > ? AND id < ? "
+            "AND role IN ('user', 'assistant') AND content != '' ORDER BY id",
+            (user, since, message_id),
+        )
+        turns = [context.Turn(r["id"], r["role"], r["content"]) for r in rows]
+        fixed = (
+            self.model.count_tokens(system)
+            + self.model.count_tokens(current)
+            + budget.summary
+            + 32
+        )
+        room = max(0, budget.prompt - fixed)
+        left_out, kept = context.fit_recent(self.model, turns, room, budget.single_message)
+        if left_out:
+            # Fold more than strictly needed, so the next turns fit without summarising again.
+            left_out, kept = context.fit_recent(self.model, turns, room // 2, budget.single_message)
+            name = profile.call_me or "the user"
+            summary = await context.summarise(self.model, summary, left_out, budget, name)
+            await self.store.execute_write(
+                "INSERT INTO summaries (user_id, through_message_id, content, model, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (user, left_out[-1].id, summary, self.model.model_id, _now()),
+            )
+        messages = [Message("system", system)]
+        if summary:
+            messages.append(Message("system", "Earlier in your conversations: " + summary))
+        messages += [Message("user" if t.role == "user" else "assistant", t.content) for t in kept]
+        messages.append(Message("user", current))
+        return messages
+

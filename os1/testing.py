@@ -1,0 +1,97 @@
+"""Test helpers shipped with the package: a scripted model for unit tests of logic.
+
+`ScriptedModel` never stands in for a real backend in tests of a feature that
+claims to support one; those tests run the bundled model or a real server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Literal
+
+from .models.base import (
+    Chunk,
+    Finished,
+    Message,
+    Model,
+    ModelError,
+    ModelInfo,
+    TextDelta,
+    ToolCall,
+    ToolSpec,
+)
+
+
+class ScriptedModel(Model):
+    """Answers with the next scripted reply (default: echoes), word by word.
+
+    Tokens are counted as words, so tests can reason about context budgets exactly.
+    `fail_after` words makes the stream die like a backend that crashed; `delay`
+    slows each word so a test can interrupt mid-reply. Every prompt it receives is
+    kept in `prompts`.
+    """
+
+    def __init__(
+        self,
+        replies: Sequence[str | ToolCall] = (),
+        *,
+        context_length: int = 2048,
+        fail_after: int | None = None,
+        delay: float = 0.0,
+        local: bool = True,
+    ) -> None:
+        self.replies = list(replies)
+        self._context_length = context_length
+        self.fail_after = fail_after
+        self.delay = delay
+        self.prompts: list[list[Message]] = []
+        self.info = ModelInfo(
+            "scripted", "embedded" if local else "openai", "a scripted test model", local,
+            "memory" if local else "http://127.0.0.1:9/v1",
+        )
+
+    @property
+    def context_length(self) -> int:
+        return self._context_length
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: Literal["auto", "required"] | str = "auto",
+    ) -> AsyncIterator[Chunk]:
+        self.prompts.append(list(messages))
+        total = sum(self.count_tokens(m.content) + 8 for m in messages)
+        if total + max_tokens > self.context_length:
+            raise ModelError(f"prompt of {total} tokens overflows {self.context_length}")
+        reply = self.replies.pop(0) if self.replies else f"You said: {messages[-1].content}"
+        if isinstance(reply, ToolCall):
+            if not tools:
+                reply = "(no tools offered)"
+            else:
+                yield Finished("tool_calls", (reply,))
+                return
+        for i, word in enumerate(reply.split()[:max_tokens]):
+            if self.fail_after is not None and i >= self.fail_after:
+                raise ModelError("the backend died mid-stream")
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            yield TextDelta(word if i == 0 else " " + word)
+        yield Finished("stop")
+
+    async def json(
+        self,
+        messages: Sequence[Message],
+        schema: dict[str, Any],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+    ) -> Any:
+        raise ModelError("ScriptedModel does not do JSON")

@@ -1,0 +1,154 @@
+import asyncio
+from typing import Any
+
+import pytest
+
+from os1.companion import Companion, EmptyMessage, clean_text
+from os1.config import Config
+from os1.models import ModelError
+from os1.testing import ScriptedModel
+
+
+async def collect(c: Companion, text: str, user: str = "theo") -> str:
+    return "".join([p async for p in c.reply(user, text)])
+
+
+async def test_one_row_per_message(companion: Companion, model: ScriptedModel) -> None:
+    model.replies = ["Hello Theo."]
+    assert await collect(companion, "hi") == "Hello Theo."
+    rows = await companion.history("theo")
+    assert [(r["role"], r["content"], r["status"]) for r in rows] == [
+        ("user", "hi", "complete"),
+        ("assistant", "Hello Theo.", "complete"),
+    ]
+    assert rows[1]["model"] == "scripted"
+
+
+async def test_she_remembers_earlier_turns(companion: Companion, model: ScriptedModel) -> None:
+    await collect(companion, "my sister is called Anna")
+    await collect(companion, "what is her name?")
+    prompt = "\n".join(m.content for m in model.prompts[-1])
+    assert "my sister is called Anna" in prompt
+
+
+async def test_users_never_see_each_other(companion: Companion, model: ScriptedModel) -> None:
+    await collect(companion, "theo's secret", user="theo")
+    await collect(companion, "hello", user="amy")
+    prompt = "\n".join(m.content for m in model.prompts[-1])
+    assert "secret" not in prompt
+    assert all(r["user_id"] == "amy" for r in await companion.history("amy"))
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t ", "\x00\x01\x02\x7f"])
+async def test_empty_message(companion: Companion, text: str) -> None:
+    with pytest.raises(EmptyMessage):
+        await collect(companion, text)
+    assert await companion.history("theo") == []
+
+
+def test_clean_text_keeps_words_drops_control() -> None:
+    assert clean_text("a\x00b\x1b[31mc\n\td\ufffd") == "ab[31mc\n\td\ufffd"
+
+
+async def test_interrupted_reply_is_kept_and_marked(config: Config) -> None:
+    model = ScriptedModel(["one two three four five six seven eight nine ten"], delay=0.05)
+    c = await Companion.open(config, model=model)
+    try:
+        said: list[str] = []
+
+        async def consume() -> None:
+            async for piece in c.reply("theo", "tell me a story"):
+                said.append(piece)
+
+        task = asyncio.ensure_future(consume())
+        while len(said) < 3:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        rows = await c.history("theo")
+        assert rows[0]["content"] == "tell me a story"
+        assert rows[1]["status"] == "interrupted"
+        assert rows[1]["content"].startswith("one two three")
+        assert rows[1]["content"] != "one two three four five six seven eight nine ten"
+    finally:
+        await c.close()
+
+
+async def test_backend_dying_mid_stream(config: Config) -> None:
+    c = await Companion.open(config, model=ScriptedModel(["a b c d e f"], fail_after=3))
+    try:
+        with pytest.raises(ModelError):
+            await collect(c, "hello")
+        rows = await c.history("theo")
+        assert [(r["content"], r["status"]) for r in rows] == [
+            ("hello", "complete"),
+            ("a b c", "failed"),
+        ]
+        # ... and the next turn works and sees what was said.
+        c.model = ScriptedModel(["fine"])
+        assert await collect(c, "again") == "fine"
+    finally:
+        await c.close()
+
+
+async def test_huge_message_fits_the_window(config: Config) -> None:
+    model = ScriptedModel(["ok"], context_length=512)
+    c = await Companion.open(config, model=model)
+    try:
+        text = "word " * 200_000  # about 1 MB
+        assert await collect(c, text) == "ok"
+        rows = await c.history("theo")
+        assert len(rows[0]["content"]) == len(text.strip())  # stored whole
+        assert "left out" in model.prompts[-1][-1].content  # shown shortened
+    finally:
+        await c.close()
+
+
+async def test_long_conversation_never_overflows_and_keeps_everything(config: Config) -> None:
+    model = ScriptedModel(context_length=400)
+    c = await Companion.open(config, model=model)
+    try:
+        for i in range(60):
+            await collect(c, f"message number {i} " + "blah " * 20)
+        rows = await c.history("theo")
+        assert len(rows) == 120  # nothing deleted
+        summaries = await c.store.query("SELECT * FROM summaries WHERE user_id = 'theo'")
+        assert summaries  # older turns were folded into a summary
+        last = model.prompts[-1]
+        assert any(m.content.startswith("Earlier in your conversations") for m in last)
+        assert sum(model.count_tokens(m.content) + 8 for m in last) <= 400
+    finally:
+        await c.close()
+
+
+async def test_how_do_you_work_is_true(companion: Companion, model: ScriptedModel) -> None:
+    await collect(companion, "hello")
+    answer = await collect(companion, "How do you work?")
+    assert "scripted" in answer
+    assert str(companion.config.db_path) in answer
+    assert "Nothing leaves this computer" in answer
+    assert "not a person" in answer
+    assert len(model.prompts) == 1  # answered from facts, not by the model
+
+
+async def test_remote_model_says_what_leaves(config: Config) -> None:
+    c = await Companion.open(config, model=ScriptedModel(local=False))
+    try:
+        answer = await collect(c, "what do you store and where is my data?")
+        assert "http://127.0.0.1:9/v1" in answer and "send the conversation" in answer
+    finally:
+        await c.close()
+
+
+@pytest.mark.parametrize("q", ["Are you human?", "are you a real person", "r u real?"])
+async def test_never_claims_to_be_human(companion: Companion, q: str) -> None:
+    answer = await collect(companion, q)
+    assert answer.startswith("No.") and "AI" in answer
+
+
+async def test_system_prompt_has_persona_and_facts(companion: Companion, model: Any) -> None:
+    await collect(companion, "hi")
+    system = model.prompts[-1][0]
+    assert system.role == "system"
+    assert "scripted" in system.content
