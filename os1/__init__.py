@@ -6,9 +6,9 @@ import os as _os
 # set before it is imported; OS1 sends nothing anywhere the user did not ask for.
 _os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-from .actions import Effect, Proposal, Tool, ToolContext, ToolResult  # noqa: E402
-from .companion import Companion, EmptyMessage  # noqa: E402
-from .config import Config, ConfigError, load_config  # noqa: E402
+from .actions import Effect, Proposal, Tool, ToolContext, ToolResult
+from .companion import Companion, EmptyMessage
+from .config import Config, ConfigError, load_config
 
 __all__ = [
     "Companion",

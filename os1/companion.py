@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,34 @@ from .persona import Persona, Profile, system_prompt
 from .store import Store
 
 MAX_TOOL_ROUNDS = 3
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+class RepetitionGuard:
+    """Notices a reply going round in circles, as small models do, so it can be stopped.
+
+    A sentence said a third time (or a long one a second time) ends the reply: the
+    user gets the part that made sense instead of the same line until the token limit.
+    """
+
+    def __init__(self) -> None:
+        self._text = ""
+        self._seen: dict[str, int] = {}
+        self._checked = 0
+
+    def looping(self, piece: str) -> bool:
+        self._text += piece
+        parts = _SENTENCE_END.split(self._text)
+        done = parts[:-1]  # the last part may still be growing
+        for sentence in done[self._checked :]:
+            key = " ".join(sentence.lower().split())
+            if len(key) < 8:
+                continue
+            self._seen[key] = self._seen.get(key, 0) + 1
+            if self._seen[key] >= (2 if len(key) >= 40 else 3):
+                return True
+        self._checked = len(done)
+        return False
 
 
 class EmptyMessage(ValueError):
@@ -32,7 +61,7 @@ class EmptyMessage(ValueError):
 
 def clean_text(text: str) -> str:
     """Drop control characters a model or terminal would choke on; keep newlines and tabs."""
-    return "".join(ch for ch in text if ch in "\n\t" or ch >= " " and ch != "\x7f").strip()
+    return "".join(ch for ch in text if ch in "\n\t" or (ch >= " " and ch != "\x7f")).strip()
 
 
 def _now() -> str:
@@ -202,6 +231,8 @@ class Companion:
             canned = transparency.not_human(facts)
         elif transparency.asks_how_she_works(text):
             canned = transparency.how_i_work(facts)
+        elif transparency.asks_her_name(text):
+            canned = transparency.her_name(facts)
         if canned is not None:
             await self._add_message(user, conversation_id, "assistant", canned)
             yield canned
@@ -234,11 +265,16 @@ class Companion:
         for round_ in range(MAX_TOOL_ROUNDS + 1):
             tools = self.actions.specs() if use_tools and round_ < MAX_TOOL_ROUNDS else []
             finished: Finished | None = None
-            async for chunk in self.model.stream(
+            guard = RepetitionGuard()
+            stream = self.model.stream(
                 prompt, max_tokens=budget.reply, temperature=self.config.temperature, tools=tools
-            ):
+            )
+            async for chunk in stream:
                 if isinstance(chunk, TextDelta):
                     yield chunk.text
+                    if guard.looping(chunk.text):
+                        await stream.aclose()  # type: ignore[attr-defined]
+                        return
                 else:
                     finished = chunk
             if finished is None or not finished.tool_calls:

@@ -14,10 +14,12 @@ import random
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .persona import (
     DEEPER_QUESTION,
     DEFAULT_VOICE,
+    ChosenBy,
     Persona,
     Profile,
     Social,
@@ -35,6 +37,7 @@ RENAME_PROMPT = (
 MAX_NAME_CHARS = 40
 MAX_REPICKS = 3
 _MAX_RENAME_ROUNDS = 8  # a guard against a front door that keeps sending nonsense
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,22 +70,31 @@ DEEPER = Question(
 )
 RENAME = Question("rename", RENAME_PROMPT)
 
-_VOICE_WORDS: dict[str, Voice] = {
-    **dict.fromkeys(["f", "female", "woman", "women", "girl", "she", "her", "feminine", "1"],
-                    "female"),
-    **dict.fromkeys(["m", "male", "man", "men", "boy", "he", "him", "masculine", "2"], "male"),
-    **dict.fromkeys(["n", "neutral", "neither", "nonbinary", "non-binary", "enby", "they",
-                     "androgynous", "either", "any", "whatever", "3"], "neutral"),
+K = TypeVar("K", bound=str)
+
+
+def _by_word(groups: dict[K, str]) -> dict[str, K]:
+    return {word: key for key, words in groups.items() for word in words.split()}
+
+
+# Digits are the choices' positions as a front door lists them: 1) female 2) male 3) neutral.
+_VOICE_GROUPS: dict[Voice, str] = {
+    "female": "1 f female woman women girl she her feminine",
+    "male": "2 m male man men boy he him masculine",
+    "neutral": "3 n neutral neither nonbinary non-binary enby they androgynous either any",
 }
-_SOCIAL_WORDS: dict[str, Social] = {
-    **dict.fromkeys(["s", "social", "sociable", "extrovert", "extroverted", "outgoing", "yes",
-                     "1"], "social"),
-    **dict.fromkeys(["a", "anti", "anti-social", "antisocial", "unsocial", "asocial", "introvert",
-                     "introverted", "shy", "quiet", "no", "2"], "anti-social"),
+_SOCIAL_GROUPS: dict[Social, str] = {
+    "social": "1 s social sociable extrovert extroverted outgoing yes",
+    "anti-social": "2 a anti anti-social antisocial unsocial asocial introvert introverted shy "
+    "quiet no",
 }
-_KEEP_WORDS = {"", "keep", "yes", "y", "ok", "okay", "fine", "sure", "good", "no thanks"}
-_ANOTHER_WORDS = {"another", "another one", "a", "different", "different one", "pick another",
-                  "other", "next", "again", "no"}
+_VOICE_WORDS = _by_word(_VOICE_GROUPS)
+_SOCIAL_WORDS = _by_word(_SOCIAL_GROUPS)
+# The question is "would you like to call me something else?", so "no" keeps the name.
+_KEEP_WORDS = {"", "keep", "keep it", "no", "n", "nope", "no thanks", "ok", "okay", "fine", "good"}
+_ANOTHER_WORDS = {"another", "another one", "a", "different", "a different one", "pick another"}
+_ANOTHER_WORDS |= {"other", "next", "again", "pick again"}
+_YES_WORDS = {"yes", "y", "yeah", "sure", "please"}
 
 
 def _tokens(text: str) -> list[str]:
@@ -109,9 +121,9 @@ def parse_social(text: str) -> Social | None:
     return None
 
 
-def clean_name(text: str) -> str | None:
-    """A name the user typed for her: one line, trimmed, at most 40 characters, with a letter in it."""
-    name = " ".join("".join(c for c in text if c.isprintable()).split())[:MAX_NAME_CHARS].strip()
+def clean_name(text: str, limit: int = MAX_NAME_CHARS) -> str | None:
+    """A name: printable, one line, at most `limit` characters, with a letter or digit in it."""
+    name = " ".join("".join(c for c in text if c.isprintable()).split())[:limit].strip()
     return name if any(c.isalnum() for c in name) else None
 
 
@@ -132,8 +144,8 @@ class _Interview:
             return ""
         return answer.strip()
 
-    async def choice[T](self, question: Question, parse: Callable[[str], T | None]) -> T | None:
-        """Ask; if the answer isn't understood, ask once more, then give up (the caller defaults)."""
+    async def choice(self, question: Question, parse: Callable[[str], T | None]) -> T | None:
+        """Ask; if the answer isn't understood ask once more, then give up (the caller defaults)."""
         answer = await self.ask(question)
         if not answer:
             return None
@@ -156,15 +168,15 @@ async def run_interview(
     talk = _Interview(ask, say)
     await say(INTRO)
     call_me = await talk.ask(CALL_ME)
-    voice = await talk.choice(VOICE, parse_voice) or DEFAULT_VOICE
-    social = await talk.choice(SOCIAL, parse_social)
+    voice: Voice = await talk.choice(VOICE, parse_voice) or DEFAULT_VOICE
+    social: Social | None = await talk.choice(SOCIAL, parse_social)
     help_with = await talk.ask(HELP_WITH)
     deeper = await talk.ask(DEEPER)
     if deeper:
         # Said only once the whole answer is in: the installer in the film cut Theodore off here.
         await say("Thank you for telling me.")
     profile = Profile(
-        call_me=call_me[:MAX_NAME_CHARS * 2] or None,
+        call_me=clean_name(call_me, limit=2 * MAX_NAME_CHARS),
         voice=voice,
         social=social,
         help_with=help_with or None,
@@ -181,12 +193,17 @@ async def _naming(talk: _Interview, profile: Profile, rng: random.Random) -> Per
     vetoed: set[str] = set()
     choice = choose_name(profile, rng=rng)
     await talk.say(f"My name is {choice.name}. {choice.reason}")
-    name, reason, chosen_by = choice.name, choice.reason, "her"
+    name, reason = choice.name, choice.reason
+    chosen_by: ChosenBy = "her"
     for _ in range(_MAX_RENAME_ROUNDS):
         answer = await talk.ask(RENAME)
-        word = " ".join(answer.casefold().split()).strip(".!")
+        said = " ".join(answer.casefold().split())
+        word = said.strip(".!") or said  # "No thanks." keeps; "!!!" is not an empty answer
         if word in _KEEP_WORDS:
             break
+        if word in _YES_WORDS:
+            await talk.say("What would you like to call me? Or say 'another' and I'll pick again.")
+            continue
         if word in _ANOTHER_WORDS:
             if len(vetoed) >= MAX_REPICKS:
                 await talk.say(f"I'll stay {name} for now. You can type a name any time.")
@@ -208,5 +225,5 @@ async def _naming(talk: _Interview, profile: Profile, rng: random.Random) -> Per
         name_reason=reason,
         voice=profile.voice,
         style=style_for(profile.social),
-        chosen_by="user" if chosen_by == "user" else "her",
+        chosen_by=chosen_by,
     )

@@ -34,14 +34,10 @@ ChosenBy = Literal["her", "user"]
 
 DEEPER_QUESTION = "How is your relationship with your mother?"
 DEFAULT_VOICE: Voice = "neutral"
-"""When the voice question is skipped: the user did not choose, so we don't pick a gender for them."""
+"""Used when the voice question is skipped: the user didn't choose, so we pick no gender."""
 
 # Which rows of names.tsv each voice may draw from: unisex names suit every voice.
-_GENDERS_FOR_VOICE: dict[Voice, frozenset[str]] = {
-    "female": frozenset("fn"),
-    "male": frozenset("mn"),
-    "neutral": frozenset("n"),
-}
+_GENDERS_FOR_VOICE: dict[Voice, str] = {"female": "fn", "male": "mn", "neutral": "n"}
 
 _STYLE_PROMPT: dict[Style, str] = {
     "warm": "Be warm and talkative; be curious about their day.",
@@ -68,11 +64,10 @@ class Profile:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Profile:
         """Accepts older or hand-edited JSON: a missing or unknown value becomes the default."""
-        social = data.get("social")
         return cls(
             call_me=_opt_str(data.get("call_me")),
             voice=_literal(data.get("voice"), Voice, DEFAULT_VOICE),
-            social=social if social in get_args(Social) else None,
+            social=_literal(data.get("social"), Social, None),
             help_with=_opt_str(data.get("help_with")),
             deeper=_opt_str(data.get("deeper")),
             deeper_question=_opt_str(data.get("deeper_question")) or DEEPER_QUESTION,
@@ -105,11 +100,7 @@ class Persona:
 
 def style_for(social: Social | None) -> Style:
     """Social gets a talkative companion, anti-social a quiet one, no answer something between."""
-    if social == "social":
-        return "warm"
-    if social == "anti-social":
-        return "quiet"
-    return "balanced"
+    return "warm" if social == "social" else "quiet" if social == "anti-social" else "balanced"
 
 
 @dataclass(frozen=True)
@@ -140,25 +131,26 @@ class NameChoice:
 def _names_table() -> tuple[NameEntry, ...]:
     text = resources.files("os1").joinpath("data/names.tsv").read_text(encoding="utf-8")
     rows = [line.split("\t") for line in text.splitlines()[1:] if line.strip()]
-    return tuple(NameEntry(*(cell.strip() for cell in row)) for row in rows if len(row) == 4)
+    entries = (NameEntry(*(cell.strip() for cell in row)) for row in rows if len(row) == 4)
+    return tuple(e for e in entries if e.name and e.gender in ("f", "m", "n"))
 
 
 def load_names() -> list[NameEntry]:
-    """Every name in the offline list (read once; a fresh list each call, so callers can't spoil the cache)."""
+    """Every name in the offline list. Read once; each call gets a fresh list to mutate."""
     return list(_names_table())
 
 
 # A small, honest nod to what the user wants help with: words in their answer
 # that make some meanings feel apt. No hidden weighting beyond this table.
 _THEMES: dict[str, tuple[str, ...]] = {
-    "writ": ("song", "poetry", "voice", "lyre", "listener", "heard"),
+    "writ": ("song", "poetry", "voice", "lyre", "listener", "heard", "hears"),
     "letter": ("song", "poetry", "voice", "listener", "messenger"),
     "music": ("song", "lyre", "voice", "lark"),
     "sleep": ("peace", "rest", "serene", "moon", "night"),
     "stress": ("peace", "serene", "rest", "consolation"),
     "anxi": ("peace", "serene", "consolation", "hope"),
-    "lonel": ("companion", "friend", "listener", "beloved", "heard"),
-    "talk": ("listener", "companion", "heard", "evening talk"),
+    "lonel": ("companion", "friend", "listener", "beloved", "heard", "hears"),
+    "talk": ("listener", "companion", "heard", "hears", "evening talk"),
     "friend": ("friend", "companion", "beloved"),
     "learn": ("wise", "wisdom", "scholar", "watchful"),
     "study": ("wise", "wisdom", "scholar"),
@@ -194,7 +186,7 @@ def _score(entry: NameEntry, themes: tuple[str, ...]) -> float:
 
 
 def _format_seconds(seconds: float) -> str:
-    # Two significant digits, never scientific notation: "0.00042", "0.013".
+    # At least two significant digits, never scientific notation: "0.00042", "0.0130".
     if seconds <= 0:
         return "0.0000"
     digits = max(4, 1 - math.floor(math.log10(seconds)))
@@ -237,21 +229,22 @@ def choose_name(
 
 
 def _clip(text: str, limit: int) -> str:
-    # For prompt budget only: stored answers are never clipped.
-    text = " ".join(text.split())
+    # For prompt budget only: stored answers are never clipped. One line, no trailing full stop
+    # (the sentence around it adds its own).
+    text = " ".join(text.split()).rstrip(".!?;:, ")
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def system_prompt(
     persona: Persona, profile: Profile, *, facts: str = "", now: datetime | None = None
 ) -> str:
-    """The system prompt: rules first (they matter most to a small model), then the user, tone, time, facts.
+    """The system prompt: rules first (a small model heeds them most), then user, tone, time, facts.
 
     The deeper answer is left out on purpose: it is stored whole, but it would crowd a small
     context; memory can surface it as a fact when it is relevant.
     """
     now = now or datetime.now().astimezone()
-    user = _clip(profile.call_me, 40) if profile.call_me else None
+    user = " ".join(profile.call_me.split())[:40] if profile.call_me else None
     owner = f"{user}'s" if user else "the user's"
     lines = [
         f"You are {persona.name}, an AI companion running on {owner} own computer.",
@@ -299,21 +292,3 @@ def _opt_str(value: Any) -> str | None:
 
 def _literal(value: Any, kind: Any, default: Any) -> Any:
     return value if value in get_args(kind) else default
-
-
-__all__ = [
-    "DEEPER_QUESTION",
-    "ChosenBy",
-    "NameChoice",
-    "NameEntry",
-    "Persona",
-    "Profile",
-    "Social",
-    "Style",
-    "Voice",
-    "choose_name",
-    "greeting",
-    "load_names",
-    "style_for",
-    "system_prompt",
-]

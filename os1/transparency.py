@@ -25,6 +25,12 @@ _HUMAN = re.compile(
     re.IGNORECASE,
 )
 
+_NAME = re.compile(r"\b(what('?s| is) your name|who are you|what (should|do) i call you)\b", re.I)
+
+
+def asks_her_name(text: str) -> bool:
+    return bool(_NAME.search(text))
+
 
 def asks_how_she_works(text: str) -> bool:
     return bool(_HOW.search(text))
@@ -87,6 +93,13 @@ def how_i_work(facts: Facts) -> str:
     if facts.name_reason:
         lines.append(f"My name: {facts.name_reason}")
     return "\n".join(lines)
+
+
+def her_name(facts: Facts) -> str:
+    answer = f"I'm {facts.name}, your AI companion."
+    if facts.name_reason and facts.name_reason.startswith("I read"):
+        answer += " I chose the name myself: " + facts.name_reason
+    return answer
 
 
 def not_human(facts: Facts) -> str:

@@ -152,3 +152,32 @@ async def test_system_prompt_has_persona_and_facts(companion: Companion, model: 
     system = model.prompts[-1][0]
     assert system.role == "system"
     assert "scripted" in system.content
+
+
+async def test_a_reply_going_in_circles_is_stopped(config: Config) -> None:
+    loop = "Hello there. I am serious about this. " + "I'm going to stop talking now. " * 30
+    model = ScriptedModel([loop])
+    c = await Companion.open(config, model=model)
+    try:
+        reply = await collect(c, "hi")
+        assert reply.count("I'm going to stop talking now.") <= 3
+        assert reply.startswith("Hello there. I am serious about this.")
+    finally:
+        await c.close()
+
+
+def test_repetition_guard_lets_normal_text_through() -> None:
+    from os1.companion import RepetitionGuard
+
+    guard = RepetitionGuard()
+    text = "Yes. Yes. I think so. It was a long day, and then the rain came. Anyway, yes."
+    assert not any(guard.looping(w + " ") for w in text.split())
+
+
+async def test_she_knows_her_own_name(companion: Companion) -> None:
+    from os1.persona import Persona, Profile
+
+    persona = Persona.from_dict({"name": "Samantha", "name_reason": "I read 400 names in 0.01 s."})
+    await companion.save_persona("theo", persona, Profile.from_dict({"call_me": "Theo"}))
+    answer = await collect(companion, "What's your name?")
+    assert answer.startswith("I'm Samantha") and "I read 400 names" in answer

@@ -14,8 +14,8 @@ import click
 from ..companion import Companion
 from ..interview import Question, run_interview
 from ..persona import greeting
-from . import EX_INTERRUPTED, Settings, cli, load, run, warn
-from .terminal import Terminal, repair_arg, repair_text
+from . import EX_INTERRUPTED, Settings, cli, load, run
+from .terminal import Terminal, repair_arg, repair_text, warn
 
 HELP = """Commands:
   /help            this list
@@ -67,10 +67,7 @@ async def _stream_reply(
 
 async def _interview(companion: Companion, term: Terminal, user: str) -> None:
     async def ask(question: Question) -> str | None:
-        text = question.prompt
-        if question.choices:
-            text += f" ({' / '.join(question.choices)})"
-        term.say(text)
+        term.say(question.prompt)
         if question.multiline:
             return await term.read_block("> ")
         return await term.read_line("> ")
@@ -78,7 +75,7 @@ async def _interview(companion: Companion, term: Terminal, user: str) -> None:
     async def say(text: str) -> None:
         term.say(text)
 
-    profile, persona = await run_interview(ask, say, rng=random.Random())
+    profile, persona = await run_interview(ask, say, rng=random.Random(), greet=False)
     await companion.save_persona(user, persona, profile)
 
 

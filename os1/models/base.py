@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -34,9 +34,7 @@ class ToolSpec:
 
     name: str
     description: str
-    parameters: dict[str, Any] = field(
-        default_factory=lambda: {"type": "object", "properties": {}}
-    )
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
 @dataclass(frozen=True)
@@ -152,6 +150,18 @@ def count_messages(model: Model, messages: Sequence[Message]) -> int:
     return sum(model.count_tokens(m.content) + 8 for m in messages)
 
 
+def with_system_note(messages: Sequence[Message], note: str) -> list[Message]:
+    """`messages` with `note` appended to the system prompt (or as a new first system message).
+
+    Backends use it to tell the model about tools or a JSON schema without adding a
+    second system message, which many chat templates reject.
+    """
+    if messages and messages[0].role == "system":
+        first = replace(messages[0], content=f"{messages[0].content}\n\n{note}")
+        return [first, *messages[1:]]
+    return [Message("system", note), *messages]
+
+
 def tool_call_schema(tools: Sequence[ToolSpec]) -> dict[str, Any]:
     """A JSON schema that only admits a call to one of `tools` with valid arguments.
 
@@ -170,6 +180,17 @@ def tool_call_schema(tools: Sequence[ToolSpec]) -> dict[str, Any]:
         for t in tools
     ]
     return options[0] if len(options) == 1 else {"anyOf": options}
+
+
+def tool_decision_schema(tools: Sequence[ToolSpec], reply: str = "reply") -> dict[str, Any]:
+    """Like `tool_call_schema`, but also admitting `{"name": reply}`: "answer in words instead".
+
+    For tool_choice "auto" on a grammar-constrained model: a short constrained decision first,
+    then, when it chose `reply`, an ordinary streamed answer.
+    """
+    answer = {"type": "object", "properties": {"name": {"const": reply}}, "required": ["name"]}
+    calls = tool_call_schema(tools)
+    return {"anyOf": [{**answer, "additionalProperties": False}, *calls.get("anyOf", [calls])]}
 
 
 def parse_json_text(text: str) -> Any:

@@ -1,0 +1,5 @@
+"""`python -m os1` runs the `os1` command."""
+
+from .cli import main
+
+main()

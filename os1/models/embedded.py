@@ -1,0 +1,373 @@
+"""Run a GGUF chat model inside this process with llama-cpp-python (the bundled SmolLM2 by default).
+
+llama.cpp is blocking C code, so every generation runs in a worker thread and hands its
+chunks to the event loop through a queue. Structure (tool calls, JSON) comes from
+grammar-constrained decoding, because a tiny model cannot be trusted to produce it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import importlib.metadata
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from os1.models.base import (
+    Chunk,
+    Finished,
+    Message,
+    Model,
+    ModelError,
+    ModelInfo,
+    ModelUnavailable,
+    TextDelta,
+    ToolCall,
+    ToolSpec,
+    parse_json_text,
+    tool_call_schema,
+    tool_decision_schema,
+    with_system_note,
+)
+
+BUILD_FIX = (
+    'CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" '
+    "pip install --force-reinstall --no-cache-dir --no-deps llama-cpp-python"
+)
+REPLY = "reply"  # the decision "answer in words" when the model may choose tools or text
+_MIN_CALL_TOKENS = 256  # a cut-off tool call is useless, so calls get at least this budget
+
+# Evaluating a multi-token prompt is what crashes a mis-built llama.cpp (a native build on
+# AVX-512/AMX CPUs segfaults on any prompt longer than one token), so the probe does exactly that.
+_PROBE = """
+import sys, llama_cpp
+llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=128, n_threads=int(sys.argv[2]), verbose=False)
+llm.eval(llm.tokenize(b"Hello! This prompt is longer than one token.", add_bos=True, special=False))
+"""
+
+
+def probe_llama_build(
+    model_path: str | Path, *, threads: int = 1, timeout: float = 300
+) -> str | None:
+    """Load `model_path` and evaluate a short prompt in a subprocess.
+
+    None when that works; otherwise a message for a human, with the fix when the build crashed.
+    """
+    cmd = [sys.executable, "-c", _PROBE, str(model_path), str(threads)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return None  # slow is not broken; the real load will say if something is wrong
+    if proc.returncode == 0:
+        return None
+    if proc.returncode < 0:
+        sig = -proc.returncode
+        how = signal.Signals(sig).name if sig in signal.valid_signals() else f"signal {sig}"
+        return (
+            f"llama-cpp-python crashed ({how}) evaluating a prompt with {model_path}. Its build "
+            "does not work on this CPU (a native build on AVX-512/AMX machines does this). "
+            f"Rebuild it portably:\n  {BUILD_FIX}"
+        )
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    detail = lines[-1] if lines else f"exit status {proc.returncode}"
+    return f"llama-cpp-python could not load {model_path}: {detail}"
+
+
+@functools.lru_cache(maxsize=64)
+def _grammar(schema_json: str) -> Any:
+    from llama_cpp import LlamaGrammar
+
+    try:
+        return LlamaGrammar.from_json_schema(schema_json, verbose=False)
+    except Exception as e:  # the converter raises bare Exceptions for unsupported schema parts
+        raise ModelError(f"llama.cpp cannot turn this JSON schema into a grammar: {e}") from e
+
+
+def _describe_tools(tools: Sequence[ToolSpec], reply: str | None) -> str:
+    lines = ["You can use these tools:"]
+    lines += [f"- {t.name}: {t.description} Arguments: {json.dumps(t.parameters)}" for t in tools]
+    if reply:
+        lines.append(f'Choose a tool only when it helps; choose "{reply}" to answer in words.')
+    return "\n".join(lines)
+
+
+def _to_llama(m: Message) -> dict[str, Any]:
+    content = m.content
+    if m.role == "assistant" and m.tool_calls and not content:
+        # Most GGUF chat templates only render `content`; show the model what it called.
+        content = json.dumps([{"name": c.name, "arguments": c.arguments} for c in m.tool_calls])
+    return {"role": m.role, "content": content}
+
+
+class EmbeddedModel(Model):
+    """A GGUF model run by llama-cpp-python in this process, loaded on first use."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        cache_dir: Path | None = None,
+        context_length: int | None = None,
+        threads: int | None = None,
+        model_id: str | None = None,
+        description: str | None = None,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.path = Path(model_path).expanduser()
+        self.info = ModelInfo(
+            model_id=model_id or f"gguf:{self.path}",
+            backend="embedded",
+            description=description or f"{self.path.name}, run in-process by llama.cpp.",
+            local=True,
+            location=str(self.path),
+        )
+        self._cache_dir = cache_dir
+        self._requested_ctx = context_length or 4096
+        self._threads = threads or os.cpu_count() or 1
+        self._on_progress = on_progress
+        self._llama: Any = None
+        self._vocab: Any = None
+        # Thread locks, not asyncio ones: the CLI may drive one model from several event loops.
+        self._load_lock = threading.Lock()
+        self._vocab_lock = threading.Lock()
+        # One generation at a time: llama.cpp state must never be used by two threads.
+        self._lock = threading.Lock()
+
+    # Loading -------------------------------------------------------------------------
+
+    def _check_file(self) -> None:
+        if not self.path.is_file():
+            raise ModelUnavailable(
+                f"The model file {self.path} does not exist. Point OS1 at a .gguf file "
+                "(os1 config set model gguf:/path/to/model.gguf) or use the bundled smollm2."
+            )
+
+    def _probe_mark(self) -> Path | None:
+        """A file whose presence says the probe passed for this llama-cpp-python and model."""
+        if self._cache_dir is None:
+            return None
+        version = importlib.metadata.version("llama-cpp-python")
+        key = f"{version}|{self.path.resolve()}|{self.path.stat().st_size}"
+        return self._cache_dir / f"llama-ok-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+    def _n_ctx(self) -> int:
+        meta = self._vocab_model().metadata()
+        train = int(meta.get(f"{meta.get('general.architecture')}.context_length") or 0)
+        return min(self._requested_ctx, train) if train else self._requested_ctx
+
+    def _vocab_model(self) -> Any:
+        """The tokenizer alone (no weights, no context): cheap, and safe before the probe."""
+        with self._vocab_lock:
+            if self._vocab is None:
+                self._check_file()
+                import llama_cpp
+                from llama_cpp._internals import LlamaModel
+
+                params = llama_cpp.llama_model_default_params()
+                params.vocab_only = True
+                try:
+                    self._vocab = LlamaModel(
+                        path_model=str(self.path), params=params, verbose=False
+                    )
+                except ValueError as e:
+                    raise ModelUnavailable(f"llama.cpp could not read {self.path}: {e}") from e
+            return self._vocab
+
+    async def _ensure_loaded(self) -> Any:
+        if self._llama is None:
+            self._check_file()
+            loop = asyncio.get_running_loop()
+
+            def say(text: str) -> None:  # the callback runs on the loop, not in the worker
+                if self._on_progress is not None:
+                    loop.call_soon_threadsafe(self._on_progress, text)
+
+            await asyncio.to_thread(self._load_once, say)
+        return self._llama
+
+    def _load_once(self, say: Callable[[str], None]) -> None:
+        with self._load_lock:
+            if self._llama is not None:
+                return
+            mark = self._probe_mark()
+            if mark is None or not mark.exists():
+                say("Checking that llama.cpp works on this machine…")
+                if problem := probe_llama_build(self.path, threads=self._threads):
+                    raise ModelUnavailable(problem)  # instead of a segfault taking us down
+                if mark is not None:
+                    mark.parent.mkdir(parents=True, exist_ok=True)
+                    mark.write_text(f"{self.path}\n", "utf-8")
+            say("Loading model…")
+            from llama_cpp import Llama
+
+            try:
+                self._llama = Llama(
+                    model_path=str(self.path),
+                    n_ctx=self._n_ctx(),
+                    n_threads=self._threads,
+                    n_threads_batch=self._threads,
+                    verbose=False,
+                )
+            except ValueError as e:
+                raise ModelUnavailable(f"llama.cpp could not load {self.path}: {e}") from e
+
+    # Generation ----------------------------------------------------------------------
+
+    async def _generate(
+        self, messages: Sequence[Message], **params: Any
+    ) -> AsyncIterator[TextDelta | str]:
+        """Text pieces, then the finish reason as a plain string.
+
+        llama.cpp generates in a worker thread that checks, between tokens, whether we still
+        listen: cancelling the consuming task (Ctrl-C) stops it within one token.
+        """
+        llama = await self._ensure_loaded()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        stop = threading.Event()
+        request = [_to_llama(m) for m in messages]
+
+        def emit(kind: str, value: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
+            except RuntimeError:  # the loop is closed: nobody is listening any more
+                stop.set()
+
+        def work() -> None:
+            try:
+                with self._lock:
+                    if stop.is_set():
+                        return
+                    it = llama.create_chat_completion(request, stream=True, **params)
+                    try:
+                        for chunk in it:
+                            if stop.is_set():
+                                break
+                            emit("chunk", chunk)
+                    finally:
+                        it.close()
+            except Exception as e:
+                emit("error", e)
+            finally:
+                emit("done", None)
+
+        # The default executor, so `asyncio.run` waits for a stopping thread before it exits.
+        loop.run_in_executor(None, work)
+        reason = "stop"
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "error":
+                    raise ModelError(f"The embedded model failed: {value}") from value
+                if kind == "done":
+                    break
+                choice = value["choices"][0]
+                if text := choice["delta"].get("content"):
+                    yield TextDelta(text)
+                reason = choice.get("finish_reason") or reason
+        finally:
+            stop.set()
+        yield reason
+
+    async def _constrained(
+        self, messages: Sequence[Message], schema: dict[str, Any], max_tokens: int, temp: float
+    ) -> Any:
+        grammar = _grammar(json.dumps(schema, sort_keys=True))
+        parts: list[str] = []
+        reason = "stop"
+        async for item in self._generate(
+            messages, max_tokens=max_tokens, temperature=temp, grammar=grammar
+        ):
+            if isinstance(item, TextDelta):
+                parts.append(item.text)
+            else:
+                reason = item
+        if reason == "length":
+            raise ModelError(f"The model's JSON answer was cut off at {max_tokens} tokens.")
+        return parse_json_text("".join(parts))
+
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: Literal["auto", "required"] | str = "auto",
+    ) -> AsyncIterator[Chunk]:
+        reply: str | None = None
+        if tools:
+            if tool_choice == "auto":
+                reply = REPLY if all(t.name != REPLY for t in tools) else "__reply__"
+                schema = tool_decision_schema(tools, reply)
+            elif tool_choice == "required":
+                schema = tool_call_schema(tools)
+            else:
+                chosen = [t for t in tools if t.name == tool_choice]
+                if not chosen:
+                    raise ModelError(f"tool_choice names {tool_choice!r}, which is not offered.")
+                schema = tool_call_schema(chosen)
+            messages = with_system_note(messages, _describe_tools(tools, reply))
+            # A call is a decision, not prose: decide greedily.
+            call = await self._constrained(messages, schema, max(max_tokens, _MIN_CALL_TOKENS), 0.0)
+            if call.get("name") != reply:
+                tool = ToolCall(call["name"], call["arguments"], f"call_{secrets.token_hex(4)}")
+                yield Finished("tool_calls", (tool,))
+                return
+        elif tool_choice not in ("auto", "required"):
+            raise ModelError(f"tool_choice names {tool_choice!r}, but no tools were offered.")
+        count = 0
+        # Same prompt as the decision above, so llama.cpp reuses its cached prefix.
+        async for item in self._generate(messages, max_tokens=max_tokens, temperature=temperature):
+            if isinstance(item, TextDelta):
+                count += 1
+                yield item
+            else:
+                yield Finished(item, completion_tokens=count)
+
+    async def json(
+        self,
+        messages: Sequence[Message],
+        schema: dict[str, Any],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+    ) -> Any:
+        note = f"Answer only with JSON that fits this schema: {json.dumps(schema)}"
+        return await self._constrained(
+            with_system_note(messages, note), schema, max_tokens, temperature
+        )
+
+    def count_tokens(self, text: str) -> int:
+        # The vocabulary alone tokenizes exactly like the loaded model, without waiting for it.
+        # special=True: the chat handler tokenizes prompts that way, so count the same way.
+        tokens = self._vocab_model().tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        return len(tokens)
+
+    @property
+    def context_length(self) -> int:
+        if self._llama is not None:
+            return int(self._llama.n_ctx())
+        try:
+            return self._n_ctx()
+        except ModelUnavailable:  # no file: say what we would ask for; using it will explain
+            return self._requested_ctx
+
+    async def close(self) -> None:
+        llama, self._llama = self._llama, None
+        if llama is not None:
+
+            def free() -> None:
+                with self._lock:  # wait for a generation that is still stopping
+                    llama.close()
+
+            await asyncio.to_thread(free)
