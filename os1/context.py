@@ -55,14 +55,22 @@ def budget_for(model: Model, max_reply_tokens: int) -> Budget:
 
 def shorten(model: Model, text: str, max_tokens: int) -> str:
     """`text` cut to about `max_tokens`, keeping its head and tail and saying what was left out."""
-    if model.count_tokens(text) <= max_tokens:
+    if len(text.encode("utf-8")) <= max_tokens:  # a token is at least one byte
         return text
-    # Characters per token, measured on this text, with a margin for the marker.
-    ratio = len(text) / max(1, model.count_tokens(text))
+    # Tokenizing a megabyte on every turn would be slow: count exactly only what is
+    # plausibly near the budget, and estimate characters per token from a sample.
+    if len(text) <= max_tokens * 16 and model.count_tokens(text) <= max_tokens:
+        return text
+    sample = text[:4000]
+    ratio = len(sample) / max(1, model.count_tokens(sample))
     keep = max(16, int(max_tokens * ratio * 0.9) - 60)
-    head, tail = text[: keep * 2 // 3], text[-(keep // 3) :]
-    omitted = len(text) - len(head) - len(tail)
-    return f"{head}\n[… {omitted} characters left out here …]\n{tail}"
+    while True:
+        head, tail = text[: keep * 2 // 3], text[-(keep // 3) :]
+        omitted = len(text) - len(head) - len(tail)
+        short = f"{head}\n[… {omitted} characters left out here …]\n{tail}"
+        if keep <= 16 or model.count_tokens(short) <= max_tokens:
+            return short
+        keep = keep * 3 // 4
 
 
 def fit_recent(

@@ -141,7 +141,7 @@ def test_invalid_utf8_and_binary_junk(home: Path) -> None:
 
 def test_one_megabyte_message(home: Path) -> None:
     text = ("All work and no play makes Theo a dull boy. " * 24000)[:1_000_000]
-    result = os1(home, "chat", stdin=text)
+    result = os1(home, "chat", stdin=text, env={"OS1_CONTEXT_LENGTH": "1024"})
     assert result.returncode == 0, result.stderr
     stored = db(home).execute("SELECT content FROM messages WHERE role = 'user'").fetchone()[0]
     assert len(stored) == len(text.strip())

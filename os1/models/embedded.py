@@ -50,7 +50,8 @@ _MIN_CALL_TOKENS = 256  # a cut-off tool call is useless, so calls get at least 
 # AVX-512/AMX CPUs segfaults on any prompt longer than one token), so the probe does exactly that.
 _PROBE = """
 import sys, llama_cpp
-llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=128, n_threads=int(sys.argv[2]), verbose=False)
+n = int(sys.argv[2])
+llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=128, n_threads=n, n_threads_batch=n, verbose=False)
 llm.eval(llm.tokenize(b"Hello! This prompt is longer than one token.", add_bos=True, special=False))
 """
 

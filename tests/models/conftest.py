@@ -123,7 +123,7 @@ def start_server(model: Path, log: Path, timeout: float = 60.0) -> Server:
     port = free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
            "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port),
-           "--n_ctx", "2048", "--n_threads", "2"]  # fmt: skip
+           "--n_ctx", "2048", "--n_threads", "1"]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     server = Server(process, f"http://127.0.0.1:{port}/v1", log)
