@@ -22,19 +22,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from machine import describe, median, table  # noqa: E402
+from machine import describe, median, table
 
-from os1.companion import Companion  # noqa: E402
-from os1.config import load_config  # noqa: E402
-from os1.models import Message, Model, get_model  # noqa: E402
-from os1.testing import ScriptedModel  # noqa: E402
+from os1.companion import Companion
+from os1.config import load_config
+from os1.models import Message, Model, get_model
+from os1.testing import ScriptedModel
 
 
 class Recording(Model):
     """Wraps a model and keeps the last prompt it was given."""
 
     def __init__(self, inner: Model) -> None:
-        self.inner, self.info, self.last: object = inner, inner.info, None
+        self.inner, self.info = inner, inner.info
+        self.last: list[Message] = []
 
     def stream(self, messages, **kw):  # type: ignore[no-untyped-def]
         self.last = list(messages)
@@ -53,8 +54,12 @@ class Recording(Model):
 
 async def real_model(turns: int, tokens: int) -> list[list[object]]:
     with tempfile.TemporaryDirectory() as home:
-        env = {"OS1_HOME": home, "OS1_USER": "bench", "OS1_MAX_REPLY_TOKENS": str(tokens),
-               "OS1_TEMPERATURE": "0"}
+        env = {
+            "OS1_HOME": home,
+            "OS1_USER": "bench",
+            "OS1_MAX_REPLY_TOKENS": str(tokens),
+            "OS1_TEMPERATURE": "0",
+        }
         config = load_config(env=env)
         model = Recording(get_model(config, cache_dir=Path(home) / "cache"))
         companion = await Companion.open(config, model=model)
@@ -63,7 +68,7 @@ async def real_model(turns: int, tokens: int) -> list[list[object]]:
         for i in range(turns):
             text = f"Tell me one short fact about the number {i}."
 
-            async def turn() -> float:
+            async def turn(text: str = text) -> float:
                 t = time.perf_counter()
                 async for _ in companion.reply("bench", text):
                     pass
@@ -77,11 +82,12 @@ async def real_model(turns: int, tokens: int) -> list[list[object]]:
 
             if i % 2 == 0:
                 ours.append(await turn())
-                bare.append(await plain(model.last))  # type: ignore[arg-type]
+                bare.append(await plain(model.last))
             else:
                 # Same prompt first through the bare model, then the companion's turn.
-                prompt = await companion._build_prompt("bench", 1 << 62, text,
-                                                       await companion.facts("bench"))
+                prompt = await companion._build_prompt(
+                    "bench", 1 << 62, text, await companion.facts("bench")
+                )
                 bare.append(await plain(prompt))
                 ours.append(await turn())
         await companion.close()
@@ -110,8 +116,9 @@ async def overhead(turns: int, history: int) -> list[list[object]]:
                     pass
                 times.append(time.perf_counter() - t)
             await companion.close()
-        rows.append([f"companion only, {size} stored messages", f"{median(times) * 1000:.1f} ms",
-                     ""])
+        rows.append(
+            [f"companion only, {size} stored messages", f"{median(times) * 1000:.1f} ms", ""]
+        )
     return rows
 
 

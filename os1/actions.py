@@ -69,9 +69,7 @@ class Tool:
     description: str
     effect: Effect
     run: RunFn
-    parameters: dict[str, Any] = field(
-        default_factory=lambda: {"type": "object", "properties": {}}
-    )
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     undo: UndoFn | None = None
     describe: Callable[[dict[str, Any]], str] | None = None
     """Says exactly what will happen with these arguments (shown in the approval prompt)."""
@@ -187,7 +185,9 @@ class Actions:
             "UPDATE actions SET status = 'approved', decided_at = ? WHERE id = ?",
             (_now(), action_id),
         )
-        return await self._execute(user, action_id, self._tool(row["tool"]), json.loads(row["arguments"]))
+        return await self._execute(
+            user, action_id, self._tool(row["tool"]), json.loads(row["arguments"])
+        )
 
     async def decline(self, user: str, action_id: int) -> Outcome:
         row = await self._row(user, action_id)
@@ -199,7 +199,9 @@ class Actions:
         )
         return Outcome(action_id, "declined", f"Declined: {row['summary']}")
 
-    async def _execute(self, user: str, action_id: int, tool: Tool, args: dict[str, Any]) -> Outcome:
+    async def _execute(
+        self, user: str, action_id: int, tool: Tool, args: dict[str, Any]
+    ) -> Outcome:
         ctx = ToolContext(user, self._companion)
         try:
             result = await tool.run(ctx, args)

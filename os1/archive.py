@@ -34,12 +34,15 @@ async def export_user(store: Store, user: str) -> dict[str, Any]:
             "SELECT persona, profile FROM personas WHERE user_id = ?", (user,)
         ).fetchone()
         conversations = _rows(
-            c, "SELECT id, started_at, front_door FROM conversations WHERE user_id = ? "
-            "ORDER BY id", user,
+            c,
+            "SELECT id, started_at, front_door FROM conversations WHERE user_id = ? ORDER BY id",
+            user,
         )
         messages = _rows(
-            c, "SELECT id, conversation_id, role, content, status, model, created_at "
-            "FROM messages WHERE user_id = ? ORDER BY id", user,
+            c,
+            "SELECT id, conversation_id, role, content, status, model, created_at "
+            "FROM messages WHERE user_id = ? ORDER BY id",
+            user,
         )
         by_conversation: dict[int, list[dict[str, Any]]] = {}
         for m in messages:
@@ -60,8 +63,10 @@ async def export_user(store: Store, user: str) -> dict[str, Any]:
             "profile": json.loads(persona["profile"]) if persona else None,
             "conversations": conversations,
             "summaries": _rows(
-                c, "SELECT through_message_id, content, model, created_at FROM summaries "
-                "WHERE user_id = ? ORDER BY id", user,
+                c,
+                "SELECT through_message_id, content, model, created_at FROM summaries "
+                "WHERE user_id = ? ORDER BY id",
+                user,
             ),
             "actions": actions,
         }
@@ -72,7 +77,7 @@ async def export_user(store: Store, user: str) -> dict[str, Any]:
 def check_archive(data: Any) -> dict[str, Any]:
     """The archive, or an `ArchiveError` saying plainly why it can't be read."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ArchiveError("this is not an OS1 export file (no \"format\": \"os1-export\")")
+        raise ArchiveError('this is not an OS1 export file (no "format": "os1-export")')
     version = data.get("version")
     if not isinstance(version, int) or version > VERSION:
         raise ArchiveError(
@@ -106,7 +111,13 @@ async def import_user(store: Store, data: Any, user: str | None = None) -> dict[
         if data.get("persona") is not None:
             c.execute(
                 "INSERT INTO personas VALUES (?, ?, ?, ?, ?)",
-                (user, json.dumps(data["persona"]), json.dumps(data.get("profile") or {}), now, now),
+                (
+                    user,
+                    json.dumps(data["persona"]),
+                    json.dumps(data.get("profile") or {}),
+                    now,
+                    now,
+                ),
             )
         new_ids: dict[int, int] = {}
         count = 0
@@ -116,30 +127,57 @@ async def import_user(store: Store, data: Any, user: str | None = None) -> dict[
                 (user, conv["started_at"], conv.get("front_door", "cli")),
             ).lastrowid
             for m in conv.get("messages", []):
-                new_ids[m["id"]] = c.execute(
-                    "INSERT INTO messages (user_id, conversation_id, role, content, status, model,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (user, cid, m["role"], m["content"], m.get("status", "complete"),
-                     m.get("model"), m["created_at"]),
-                ).lastrowid or 0
+                new_ids[m["id"]] = (
+                    c.execute(
+                        "INSERT INTO messages (user_id, conversation_id, role, content, status, "
+                        "model, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            user,
+                            cid,
+                            m["role"],
+                            m["content"],
+                            m.get("status", "complete"),
+                            m.get("model"),
+                            m["created_at"],
+                        ),
+                    ).lastrowid
+                    or 0
+                )
                 count += 1
         for s in data["summaries"]:
             if s["through_message_id"] in new_ids:
                 c.execute(
                     "INSERT INTO summaries (user_id, through_message_id, content, model, "
                     "created_at) VALUES (?, ?, ?, ?, ?)",
-                    (user, new_ids[s["through_message_id"]], s["content"], s.get("model"),
-                     s["created_at"]),
+                    (
+                        user,
+                        new_ids[s["through_message_id"]],
+                        s["content"],
+                        s.get("model"),
+                        s["created_at"],
+                    ),
                 )
         for a in data["actions"]:
             c.execute(
                 "INSERT INTO actions (user_id, tool, effect, arguments, summary, status, "
                 "requested_by, result, undo, error, created_at, decided_at, done_at, undone_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (user, a["tool"], a["effect"], json.dumps(a["arguments"]), a["summary"],
-                 a["status"], a["requested_by"], a.get("result"),
-                 json.dumps(a["undo"]) if a.get("undo") is not None else None, a.get("error"),
-                 a["created_at"], a.get("decided_at"), a.get("done_at"), a.get("undone_at")),
+                (
+                    user,
+                    a["tool"],
+                    a["effect"],
+                    json.dumps(a["arguments"]),
+                    a["summary"],
+                    a["status"],
+                    a["requested_by"],
+                    a.get("result"),
+                    json.dumps(a["undo"]) if a.get("undo") is not None else None,
+                    a.get("error"),
+                    a["created_at"],
+                    a.get("decided_at"),
+                    a.get("done_at"),
+                    a.get("undone_at"),
+                ),
             )
         return {
             "conversations": len(data["conversations"]),

@@ -86,7 +86,9 @@ BUILTIN_TOOLS: tuple[Tool, ...] = (
         effect=Effect.DESTRUCTIVE,
         run=_start_over,
         undo=_undo_start_over,
-        describe=lambda a: "Delete my name and your install-interview answers; the interview "
-        "runs again next time. Our conversations are kept. (Undo: os1 undo)",
+        describe=lambda a: (
+            "Delete my name and your install-interview answers; the interview "
+            "runs again next time. Our conversations are kept. (Undo: os1 undo)"
+        ),
     ),
 )

@@ -125,8 +125,8 @@ class Companion:
         now = _now()
         await self.store.execute_write(
             "INSERT INTO personas (user_id, persona, profile, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET "
-            "persona = excluded.persona, profile = excluded.profile, updated_at = excluded.updated_at",
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET persona = excluded.persona, "
+            "profile = excluded.profile, updated_at = excluded.updated_at",
             (user, json.dumps(persona.to_dict()), json.dumps(profile.to_dict()), now, now),
         )
 
@@ -180,12 +180,12 @@ class Companion:
     async def facts(self, user: str) -> transparency.Facts:
         persona, _ = await self._persona_or_default(user)
 
-        def counts(c: Any) -> tuple[int, int, int]:
+        def counts(c: Any) -> list[int]:
             q = "SELECT count(*) FROM {} WHERE user_id = ?"
-            return tuple(  # type: ignore[return-value]
+            return [
                 c.execute(q.format(t), (user,)).fetchone()[0]
                 for t in ("messages", "summaries", "actions")
-            )
+            ]
 
         messages, summaries, actions = await self.store.read(counts)
         return transparency.Facts(
@@ -319,10 +319,7 @@ class Companion:
         )
         turns = [context.Turn(r["id"], r["role"], r["content"]) for r in rows]
         fixed = (
-            self.model.count_tokens(system)
-            + self.model.count_tokens(current)
-            + budget.summary
-            + 32
+            self.model.count_tokens(system) + self.model.count_tokens(current) + budget.summary + 32
         )
         room = max(0, budget.prompt - fixed)
         left_out, kept = context.fit_recent(self.model, turns, room, budget.single_message)
@@ -342,4 +339,3 @@ class Companion:
         messages += [Message("user" if t.role == "user" else "assistant", t.content) for t in kept]
         messages.append(Message("user", current))
         return messages
-

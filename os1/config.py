@@ -36,21 +36,41 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("model", "smollm2", "Which model: smollm2 (bundled), gguf:/path/file.gguf, "
-            "openai:<name> or ollama:<name>.", "OS1_MODEL"),
+    Setting(
+        "model",
+        "smollm2",
+        "Which model: smollm2 (bundled), gguf:/path/file.gguf, openai:<name> or ollama:<name>.",
+        "OS1_MODEL",
+    ),
     Setting("openai_base_url", None, "Base URL of an OpenAI-compatible server.", "OPENAI_BASE_URL"),
-    Setting("openai_api_key", None, "API key for that server (kept out of exports).",
-            "OPENAI_API_KEY"),
+    Setting(
+        "openai_api_key", None, "API key for that server (kept out of exports).", "OPENAI_API_KEY"
+    ),
     Setting("ollama_url", "http://localhost:11434", "Where to look for Ollama.", "OLLAMA_HOST"),
-    Setting("context_length", None, "Override the model's context window (tokens).",
-            "OS1_CONTEXT_LENGTH", int),
+    Setting(
+        "context_length",
+        None,
+        "Override the model's context window (tokens).",
+        "OS1_CONTEXT_LENGTH",
+        int,
+    ),
     Setting("max_reply_tokens", 400, "Longest reply, in tokens.", "OS1_MAX_REPLY_TOKENS", int),
     Setting("temperature", 0.7, "Sampling temperature for replies.", "OS1_TEMPERATURE", float),
-    Setting("threads", None, "CPU threads for the embedded model (default: all cores).",
-            "OS1_THREADS", int),
-    Setting("tools_in_chat", None, "Offer tools to the model in conversation (default: only "
-            "for models served over HTTP; the tiny bundled model is not trusted to decide).",
-            "OS1_TOOLS_IN_CHAT", bool),
+    Setting(
+        "threads",
+        None,
+        "CPU threads for the embedded model (default: all cores).",
+        "OS1_THREADS",
+        int,
+    ),
+    Setting(
+        "tools_in_chat",
+        None,
+        "Offer tools to the model in conversation (default: only "
+        "for models served over HTTP; the tiny bundled model is not trusted to decide).",
+        "OS1_TOOLS_IN_CHAT",
+        bool,
+    ),
     Setting("user", None, "Who the CLI acts as (default: your login name).", "OS1_USER"),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
@@ -157,7 +177,9 @@ def load_config(
         except (KeyError, OSError):
             values["user"] = "local"
     known = {f.name for f in fields(Config)}
-    return Config(home=home, file_values=file_values, **{k: v for k, v in values.items() if k in known})
+    return Config(
+        home=home, file_values=file_values, **{k: v for k, v in values.items() if k in known}
+    )
 
 
 def set_config_value(config: Config, name: str, raw: str | None) -> None:

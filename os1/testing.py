@@ -47,7 +47,10 @@ class ScriptedModel(Model):
         self.delay = delay
         self.prompts: list[list[Message]] = []
         self.info = ModelInfo(
-            "scripted", "embedded" if local else "openai", "a scripted test model", local,
+            "scripted",
+            "embedded" if local else "openai",
+            "a scripted test model",
+            local,
             "memory" if local else "http://127.0.0.1:9/v1",
         )
 

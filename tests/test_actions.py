@@ -88,8 +88,9 @@ async def test_declined_does_nothing(acting: Any) -> None:
 
 async def test_without_someone_to_ask_it_waits_then_runs_on_approve(acting: Any) -> None:
     c, _ = acting
-    out = await c.actions.request("theo", "send_note", {"to": "amy"}, requested_by="model",
-                                  approve=None)
+    out = await c.actions.request(
+        "theo", "send_note", {"to": "amy"}, requested_by="model", approve=None
+    )
     assert out.status == "proposed" and SENT == []
     done = await c.actions.approve("theo", out.action_id)
     assert done.status == "done" and SENT == ["amy"]
@@ -99,8 +100,9 @@ async def test_without_someone_to_ask_it_waits_then_runs_on_approve(acting: Any)
 
 async def test_undo_reverses_and_is_logged(acting: Any) -> None:
     c, _ = acting
-    await c.actions.request("theo", "send_note", {"to": "amy"}, requested_by="user",
-                            approve=answer(True, []))
+    await c.actions.request(
+        "theo", "send_note", {"to": "amy"}, requested_by="user", approve=answer(True, [])
+    )
     assert await c.actions.undo("theo") == "recalled the message to amy"
     assert SENT == [] and (await c.actions.log("theo"))[0]["status"] == "undone"
     with pytest.raises(ActionError, match="nothing to undo"):
@@ -117,8 +119,9 @@ async def test_bad_arguments_are_refused_before_running(acting: Any) -> None:
 
 async def test_one_user_cannot_touch_anothers_actions(acting: Any) -> None:
     c, _ = acting
-    out = await c.actions.request("theo", "send_note", {"to": "amy"}, requested_by="model",
-                                  approve=None)
+    out = await c.actions.request(
+        "theo", "send_note", {"to": "amy"}, requested_by="model", approve=None
+    )
     with pytest.raises(ActionError):
         await c.actions.approve("amy", out.action_id)
     assert await c.actions.log("amy") == []

@@ -55,7 +55,11 @@ async def test_bad_files_are_refused(companion: Companion, data: Any, fragment: 
 
 async def test_malformed_import_writes_nothing(companion: Companion) -> None:
     data = {
-        "format": "os1-export", "version": 1, "user": "theo", "summaries": [], "actions": [],
+        "format": "os1-export",
+        "version": 1,
+        "user": "theo",
+        "summaries": [],
+        "actions": [],
         "conversations": [{"started_at": "now", "messages": [{"id": 1, "role": "user"}]}],
     }
     with pytest.raises(archive.ArchiveError):

@@ -26,7 +26,10 @@ INTERVIEW = [
 
 
 def os1(
-    home: Path, *args: str, stdin: bytes | str = b"", env: dict[str, str] | None = None,
+    home: Path,
+    *args: str,
+    stdin: bytes | str = b"",
+    env: dict[str, str] | None = None,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
     full_env = {
@@ -43,11 +46,16 @@ def os1(
     data = stdin.encode() if isinstance(stdin, str) else stdin
     proc = subprocess.run(
         [sys.executable, "-m", "os1", *args],
-        input=data, capture_output=True, env=full_env, timeout=timeout,
+        input=data,
+        capture_output=True,
+        env=full_env,
+        timeout=timeout,
     )
     return subprocess.CompletedProcess(
-        proc.args, proc.returncode,
-        proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"),
+        proc.args,
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
     )
 
 
@@ -63,7 +71,9 @@ def test_first_run_interview_then_she_remembers_the_next_day(home: Path) -> None
     assert first.returncode == 0, first.stderr
     assert "What would you like me to call you?" in first.stdout
     assert "names in" in first.stdout  # she read the names list, and says how fast
-    row = db(home).execute("SELECT persona, profile FROM personas WHERE user_id = 'theo'").fetchone()
+    row = (
+        db(home).execute("SELECT persona, profile FROM personas WHERE user_id = 'theo'").fetchone()
+    )
     persona, profile = json.loads(row["persona"]), json.loads(row["profile"])
     assert profile["call_me"] == "Theo" and profile["voice"] == "female"
     assert profile["deeper"] == (
@@ -199,12 +209,26 @@ def test_export_then_import_into_an_empty_home(home: Path, tmp_path: Path) -> No
 
 
 def _start_long_reply(home: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "OS1_HOME": str(home), "OS1_USER": "theo",
-           "OS1_MAX_REPLY_TOKENS": "400", "OS1_TEMPERATURE": "0.9"}
+    env = {
+        **os.environ,
+        "OS1_HOME": str(home),
+        "OS1_USER": "theo",
+        "OS1_MAX_REPLY_TOKENS": "400",
+        "OS1_TEMPERATURE": "0.9",
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "os1", "chat", "-m",
-         "Write a very long story about a lighthouse keeper, with many chapters."],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env,
+        [
+            sys.executable,
+            "-m",
+            "os1",
+            "chat",
+            "-m",
+            "Write a very long story about a lighthouse keeper, with many chapters.",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=env,
     )
     assert proc.stdout is not None
     os.set_blocking(proc.stdout.fileno(), False)

@@ -55,14 +55,16 @@ async def test_interrupted_reply_is_kept_and_marked(config: Config) -> None:
     c = await Companion.open(config, model=model)
     try:
         said: list[str] = []
+        three_words = asyncio.Event()
 
         async def consume() -> None:
             async for piece in c.reply("theo", "tell me a story"):
                 said.append(piece)
+                if len(said) == 3:
+                    three_words.set()
 
         task = asyncio.ensure_future(consume())
-        while len(said) < 3:
-            await asyncio.sleep(0.01)
+        await three_words.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

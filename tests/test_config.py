@@ -38,7 +38,9 @@ def test_openai_env_vars_are_honoured(tmp_path: Path) -> None:
         ("colour = 'blue'\n", "unknown setting"),
     ],
 )
-def test_broken_config_file_gives_a_clear_error(tmp_path: Path, content: str, fragment: str) -> None:
+def test_broken_config_file_gives_a_clear_error(
+    tmp_path: Path, content: str, fragment: str
+) -> None:
     (tmp_path / "config.toml").write_text(content)
     with pytest.raises(ConfigError, match=fragment) as info:
         load_config(env={"OS1_HOME": str(tmp_path)})

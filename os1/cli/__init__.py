@@ -23,7 +23,12 @@ from ..models import ModelError, ModelUnavailable
 from ..store import StoreError
 
 EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_IOERR, EX_CONFIG, EX_INTERRUPTED = (
-    65, 69, 70, 74, 78, 130,
+    65,
+    69,
+    70,
+    74,
+    78,
+    130,
 )
 
 T = TypeVar("T")

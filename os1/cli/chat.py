@@ -93,9 +93,13 @@ async def _slash(companion: Companion, term: Terminal, user: str, line: str) -> 
 
         term.say(how_i_work(await companion.facts(user)))
     elif command in ("rename", "start-over"):
-        tool, args = ("rename_companion", {"name": arg.strip()}) if command == "rename" else (
-            "start_over",
-            {},
+        tool, args = (
+            ("rename_companion", {"name": arg.strip()})
+            if command == "rename"
+            else (
+                "start_over",
+                {},
+            )
         )
         try:
             outcome = await actions.request(

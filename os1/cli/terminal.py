@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import IO
 
 import click
+from prompt_toolkit import PromptSession
+from prompt_toolkit.history import FileHistory
 
 from ..actions import Approver, Proposal
 
@@ -40,11 +42,8 @@ class Terminal:
     def __init__(self, history_file: Path | None, stdin: IO[bytes] | None = None) -> None:
         self._stdin = stdin if stdin is not None else sys.stdin.buffer
         self.interactive = stdin is None and sys.stdin.isatty() and sys.stdout.isatty()
-        self._session = None
+        self._session: PromptSession[str] | None = None
         if self.interactive:
-            from prompt_toolkit import PromptSession
-            from prompt_toolkit.history import FileHistory
-
             history = FileHistory(str(history_file)) if history_file else None
             self._session = PromptSession(history=history)
 

@@ -148,8 +148,10 @@ def _embedded(
     return EmbeddedModel(
         path,
         cache_dir=cache_dir,
-        context_length=config.context_length,
-        threads=config.threads or os.cpu_count(),
+        # The bundled model is small and slow to read long prompts on a laptop CPU
+        # (about 175 prompt tokens/s on 2 cores): a 2k window keeps every turn quick.
+        context_length=config.context_length or (2048 if model_id == BUNDLED_ID else None),
+        threads=config.threads,
         model_id=model_id,
         description=BUNDLED_DESCRIPTION if model_id == BUNDLED_ID else None,
         on_progress=on_progress,

@@ -51,8 +51,8 @@ _MIN_CALL_TOKENS = 256  # a cut-off tool call is useless, so calls get at least 
 _PROBE = """
 import sys, llama_cpp
 n = int(sys.argv[2])
-llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=128, n_threads=n, n_threads_batch=n, verbose=False)
-llm.eval(llm.tokenize(b"Hello! This prompt is longer than one token.", add_bos=True, special=False))
+llm = llama_cpp.Llama(sys.argv[1], n_ctx=128, n_threads=n, n_threads_batch=n, verbose=False)
+llm.eval(llm.tokenize(b"Hello! This prompt is longer than one token.", add_bos=True))
 """
 
 
@@ -122,6 +122,7 @@ class EmbeddedModel(Model):
         model_id: str | None = None,
         description: str | None = None,
         on_progress: Callable[[str], None] | None = None,
+        repeat_penalty: float = 1.1,
     ) -> None:
         self.path = Path(model_path).expanduser()
         self.info = ModelInfo(
@@ -133,7 +134,14 @@ class EmbeddedModel(Model):
         )
         self._cache_dir = cache_dir
         self._requested_ctx = context_length or 4096
-        self._threads = threads or os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+        # As llama.cpp advises: decoding is memory-bound and runs best on half the cores
+        # (measured here: 54 tokens/s on 1 of 2 cores, 33 on both); prompt evaluation
+        # is compute-bound and uses them all. An explicit `threads` sets both.
+        self._threads = threads or max(1, cores // 2)
+        self._batch_threads = threads or cores
+        # Small models fall into loops without a penalty on repeated tokens.
+        self._repeat_penalty = repeat_penalty
         self._on_progress = on_progress
         self._llama: Any = None
         self._vocab: Any = None
@@ -215,7 +223,7 @@ class EmbeddedModel(Model):
                     model_path=str(self.path),
                     n_ctx=self._n_ctx(),
                     n_threads=self._threads,
-                    n_threads_batch=self._threads,
+                    n_threads_batch=self._batch_threads,
                     verbose=False,
                 )
             except ValueError as e:
@@ -328,7 +336,12 @@ class EmbeddedModel(Model):
             raise ModelError(f"tool_choice names {tool_choice!r}, but no tools were offered.")
         count = 0
         # Same prompt as the decision above, so llama.cpp reuses its cached prefix.
-        async for item in self._generate(messages, max_tokens=max_tokens, temperature=temperature):
+        async for item in self._generate(
+            messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            repeat_penalty=self._repeat_penalty,
+        ):
             if isinstance(item, TextDelta):
                 count += 1
                 yield item
@@ -364,6 +377,9 @@ class EmbeddedModel(Model):
             return self._requested_ctx
 
     async def close(self) -> None:
+        vocab, self._vocab = self._vocab, None
+        if vocab is not None:
+            vocab.close()
         llama, self._llama = self._llama, None
         if llama is not None:
 

@@ -147,8 +147,9 @@ class OpenAICompatModel(Model):
             except StopAsyncIteration:
                 break
             except Exception as e:  # the client raises transport errors as it gets them
+                why = e.__cause__ or e  # the transport's own words say more than the wrapper's
                 raise ModelError(
-                    f"The model server at {self.base_url} broke off its answer: {e}"
+                    f"The model server at {self.base_url} broke off its answer ({why})."
                 ) from e
             usage = getattr(chunk, "usage", None) or usage
             for choice in chunk.choices or ():

@@ -146,3 +146,15 @@ def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     server = start_server(gguf, tmp_path_factory.mktemp("server") / "server.log")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def server_factory() -> Any:
+    """`start_server`, for tests that need a server of their own (to kill it, say)."""
+    return start_server
+
+
+@pytest.fixture
+def closed_url() -> str:
+    """An OpenAI-style URL on loopback where nothing listens."""
+    return f"http://127.0.0.1:{free_port()}/v1"
