@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
