@@ -55,7 +55,8 @@ def doctor(settings: Settings) -> None:
 @run
 async def _run_doctor(config: Any) -> bool:
     from ..models import get_model
-    from ..models.embedded import EmbeddedModel, probe_llama_build
+    from ..models.embedded import EmbeddedModel
+    from ..models.llama_probe import probe_llama_build
 
     ok = True
     try:

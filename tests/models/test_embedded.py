@@ -12,9 +12,17 @@ from typing import Any
 import llama_cpp
 import pytest
 
-from os1.models import Finished, Message, ModelError, ModelUnavailable, TextDelta, ToolSpec
-from os1.models import embedded as embedded_module
-from os1.models.embedded import BUILD_FIX, EmbeddedModel, probe_llama_build
+from os1.models import (
+    Finished,
+    Message,
+    ModelError,
+    ModelUnavailable,
+    TextDelta,
+    ToolSpec,
+    llama_probe,
+)
+from os1.models.embedded import EmbeddedModel
+from os1.models.llama_probe import BUILD_FIX, probe_llama_build
 
 CRASH = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
 
@@ -181,7 +189,7 @@ def test_probe_passes_on_the_bundled_model(gguf: Path) -> None:
 
 
 def test_probe_explains_a_crash_with_the_fix(gguf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(embedded_module, "_PROBE", CRASH)  # a real SIGSEGV, in a subprocess
+    monkeypatch.setattr(llama_probe, "_PROBE", CRASH)  # a real SIGSEGV, in a subprocess
     problem = probe_llama_build(gguf)
     assert problem is not None
     assert "SIGSEGV" in problem and BUILD_FIX in problem
@@ -190,7 +198,7 @@ def test_probe_explains_a_crash_with_the_fix(gguf: Path, monkeypatch: pytest.Mon
 async def test_a_crashing_build_is_reported_not_cached_then_cached_once_fixed(
     gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(embedded_module, "_PROBE", CRASH)
+    monkeypatch.setattr(llama_probe, "_PROBE", CRASH)
     with pytest.raises(ModelUnavailable) as caught:
         await collect(EmbeddedModel(gguf, cache_dir=tmp_path, threads=1), "Hi", max_tokens=2)
     assert BUILD_FIX in str(caught.value)
@@ -203,7 +211,7 @@ async def test_a_crashing_build_is_reported_not_cached_then_cached_once_fixed(
     assert progress == ["Checking that llama.cpp works on this machine…", "Loading model…"]
     assert len(entries(tmp_path)) == 1
     # The OK is remembered: a crashing probe would now not even be run.
-    monkeypatch.setattr(embedded_module, "_PROBE", CRASH)
+    monkeypatch.setattr(llama_probe, "_PROBE", CRASH)
     again = EmbeddedModel(gguf, cache_dir=tmp_path, threads=1)
     assert (await again.complete([Message("user", "Hi")], max_tokens=2)) is not None
     await again.close()
