@@ -202,7 +202,7 @@ class Companion:
     def _tools_in_chat(self) -> bool:
         if self.config.tools_in_chat is not None:
             return self.config.tools_in_chat
-        return not self.model.info.local or self.model.info.backend != "embedded"
+        return not self.model.info.small
 
     async def reply(
         self,
@@ -327,7 +327,9 @@ class Companion:
             # Fold more than strictly needed, so the next turns fit without summarising again.
             left_out, kept = context.fit_recent(self.model, turns, room // 2, budget.single_message)
             name = profile.call_me or "the user"
-            summary = await context.summarise(self.model, summary, left_out, budget, name)
+            summary = await context.summarise(
+                self.model, summary, left_out, budget, name, use_model=not self.model.info.small
+            )
             await self.store.execute_write(
                 "INSERT INTO summaries (user_id, through_message_id, content, model, created_at) "
                 "VALUES (?, ?, ?, ?, ?)",

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from .models.base import Message, Model, ModelError
 
+SUMMARY_SYSTEM = "You keep short notes about your conversations with {user}."
 SUMMARY_INSTRUCTIONS = (
-    "Summarise the conversation below for your own memory in at most {words} words. "
-    "Keep names, facts about the user, plans, feelings and promises. Write plain sentences."
+    "Write notes on the conversation above in at most {words} words: names, facts about "
+    "{user}, plans, feelings and promises. Plain sentences, no dialogue."
 )
 
 
@@ -91,45 +92,83 @@ def fit_recent(
     return left_out, kept
 
 
-def _extractive(model: Model, previous: str, turns: Sequence[Turn], max_tokens: int) -> str:
-    """A summary without the model: the start of each turn. Used when the model fails."""
-    lines = [previous] if previous else []
-    lines += [f"{t.role}: {t.content[:160]}" for t in turns]
-    return shorten(model, "\n".join(lines), max_tokens)
+def trim(model: Model, text: str, max_tokens: int, *, keep_end: bool = False) -> str:
+    """`text` cut on a word boundary to fit `max_tokens`, marked only by "…".
+
+    For text the model reads back (summaries): a loud marker there gets parroted.
+    """
+    if len(text.encode("utf-8")) <= max_tokens or model.count_tokens(text) <= max_tokens:
+        return text
+    window = max_tokens * 8  # no token is longer than this many characters on average
+    words = (text[-window:] if keep_end else text[:window]).split(" ")
+
+    def part(n: int) -> str:
+        return " ".join(words[len(words) - n :] if keep_end else words[:n])
+
+    lo, hi = 0, len(words)
+    while lo < hi:  # the most words that fit
+        mid = (lo + hi + 1) // 2
+        if model.count_tokens(part(mid)) + 1 <= max_tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    return "…" + part(lo) if keep_end else part(lo) + "…"
+
+
+def _extractive(model: Model, previous: str, lines: Sequence[str], max_tokens: int) -> str:
+    """A summary without the model: the turns themselves, newest kept. Used when it fails."""
+    return trim(
+        model, "\n".join([previous, *lines] if previous else lines), max_tokens, keep_end=True
+    )
 
 
 async def summarise(
-    model: Model, previous: str, turns: Sequence[Turn], budget: Budget, user_name: str
+    model: Model,
+    previous: str,
+    turns: Sequence[Turn],
+    budget: Budget,
+    user_name: str,
+    *,
+    use_model: bool = True,
 ) -> str:
-    """Fold `turns` into the running summary, a chunk at a time so each call fits the window."""
+    """Fold `turns` into the running summary, a chunk at a time so each call fits the window.
+
+    Without `use_model` (a model too small to summarise without inventing), the summary is
+    what the user said, newest kept: less fluent, never false.
+    """
+    if not use_model:
+        said = [trim(model, t.content, 100) for t in turns if t.role == "user"]
+        lines = [f"{user_name} said: {s}" for s in said]
+        return _extractive(model, previous, lines, budget.summary)
     summary = previous
     chunk_tokens = max(128, budget.prompt - budget.summary * 2 - 200)
+    per_turn = max(32, min(200, chunk_tokens // 2))
+    words = max(30, budget.summary * 2 // 3)
     chunk: list[str] = []
     used = 0
 
     async def fold(lines: list[str]) -> str:
-        words = max(30, budget.summary * 2 // 3)
+        # Instructions after the transcript: small models follow what they read last.
         prompt = [
-            Message("system", SUMMARY_INSTRUCTIONS.format(words=words)),
+            Message("system", SUMMARY_SYSTEM.format(user=user_name)),
             Message(
                 "user",
-                (f"Summary so far:\n{summary}\n\n" if summary else "")
+                (f"What you knew before:\n{summary}\n\n" if summary else "")
                 + "Conversation:\n"
-                + "\n".join(lines),
+                + "\n".join(lines)
+                + "\n\n"
+                + SUMMARY_INSTRUCTIONS.format(user=user_name, words=words),
             ),
         ]
         try:
             text = await model.complete(prompt, max_tokens=budget.summary, temperature=0.2)
         except ModelError:
             text = ""
-        text = text.strip()
-        if not text:
-            return _extractive(model, summary, [], budget.summary) + "\n" + "\n".join(lines)
-        return text
+        return text.strip() or _extractive(model, summary, lines, budget.summary)
 
     for turn in turns:
-        who = user_name if turn.role == "user" else "you"
-        line = f"{who}: {shorten(model, turn.content, chunk_tokens // 2)}"
+        who = user_name if turn.role == "user" else "You"
+        line = f"{who}: {trim(model, turn.content, per_turn)}"
         cost = model.count_tokens(line) + 2
         if chunk and used + cost > chunk_tokens:
             summary = await fold(chunk)
@@ -138,4 +177,4 @@ async def summarise(
         used += cost
     if chunk:
         summary = await fold(chunk)
-    return shorten(model, summary, budget.summary)
+    return trim(model, summary, budget.summary, keep_end=True)

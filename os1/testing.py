@@ -40,6 +40,7 @@ class ScriptedModel(Model):
         fail_after: int | None = None,
         delay: float = 0.0,
         local: bool = True,
+        small: bool = False,
     ) -> None:
         self.replies = list(replies)
         self._context_length = context_length
@@ -52,7 +53,9 @@ class ScriptedModel(Model):
             "a scripted test model",
             local,
             "memory" if local else "http://127.0.0.1:9/v1",
+            small=small,
         )
+        self.tools_offered: list[list[str]] = []
 
     @property
     def context_length(self) -> int:
@@ -71,6 +74,7 @@ class ScriptedModel(Model):
         tool_choice: Literal["auto", "required"] | str = "auto",
     ) -> AsyncIterator[Chunk]:
         self.prompts.append(list(messages))
+        self.tools_offered.append([t.name for t in tools])
         total = sum(self.count_tokens(m.content) + 8 for m in messages)
         if total + max_tokens > self.context_length:
             raise ModelError(f"prompt of {total} tokens overflows {self.context_length}")

@@ -183,3 +183,23 @@ async def test_she_knows_her_own_name(companion: Companion) -> None:
     await companion.save_persona("theo", persona, Profile.from_dict({"call_me": "Theo"}))
     answer = await collect(companion, "What's your name?")
     assert answer.startswith("I'm Samantha") and "I read 400 names" in answer
+
+
+async def test_a_small_model_gets_no_tools_and_never_invents_a_summary(config: Config) -> None:
+    model = ScriptedModel(context_length=400, small=True)
+    c = await Companion.open(config, model=model)
+    try:
+        for i in range(30):
+            await collect(c, f"fact {i}: my cat is called Tom " + "blah " * 20)
+        assert model.tools_offered[-1] == []
+        summary = (await c.store.query("SELECT content FROM summaries ORDER BY id DESC"))[0][0]
+        # Only the user's own words, as said: nothing the model made up.
+        assert "said: fact" in summary and "You said" not in summary
+        assert len(model.prompts) == 30  # the model was never asked to summarise
+    finally:
+        await c.close()
+
+
+async def test_a_capable_model_is_offered_tools(companion: Companion, model: ScriptedModel) -> None:
+    await collect(companion, "hi")
+    assert "current_time" in model.tools_offered[-1]

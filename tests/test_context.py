@@ -44,3 +44,14 @@ async def test_summarise_in_chunks_when_turns_exceed_the_window() -> None:
     turns = [Turn(i, "user", "blah " * 60) for i in range(10)]
     await context.summarise(m, "", turns, budget, "Theo")
     assert len(m.prompts) > 1  # folded a chunk at a time, each within the window
+
+
+def test_trim_cuts_on_words_without_a_loud_marker() -> None:
+    m = ScriptedModel()
+    text = " ".join(f"w{i}" for i in range(100))
+    head = context.trim(m, text, 10)
+    tail = context.trim(m, text, 10, keep_end=True)
+    assert head.startswith("w0 w1") and head.endswith("…") and m.count_tokens(head) <= 10
+    assert tail.endswith("w99") and tail.startswith("…") and m.count_tokens(tail) <= 10
+    assert "left out" not in head + tail
+    assert context.trim(m, "short", 10) == "short"

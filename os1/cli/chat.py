@@ -28,12 +28,19 @@ HELP = """Commands:
 Ctrl-C stops a reply mid-way; what I'd said so far is kept, marked interrupted."""
 
 
-def _progress(message: str) -> None:
-    click.secho(message, fg="bright_black", err=True)
+class Progress:
+    """Shows slow steps (checking and loading the model) unless told to keep quiet."""
+
+    def __init__(self) -> None:
+        self.quiet = False
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            click.secho(message, fg="bright_black", err=True)
 
 
-async def _open(settings: Settings) -> Companion:
-    return await Companion.open(load(settings), on_progress=_progress)
+async def _open(settings: Settings, progress: Progress | None = None) -> Companion:
+    return await Companion.open(load(settings), on_progress=progress or Progress())
 
 
 async def _stream_reply(
@@ -127,15 +134,22 @@ async def _converse(settings: Settings) -> None:
     config = load(settings)
     config.home.mkdir(parents=True, exist_ok=True)
     term = Terminal(config.home / "history")
-    companion = await _open(settings)
+    progress = Progress()
+    companion = await _open(settings, progress)
     user = config.user
     try:
         found = await companion.persona(user)
         if found is None:
+            # The model loads quietly while the interview runs: her first reply won't wait.
+            progress.quiet = True
+            warming = asyncio.ensure_future(companion.model.warm_up())
             await _interview(companion, term, user)
+            progress.quiet = False
+            await warming
             found = await companion.persona(user)
             returning = False
         else:
+            await companion.model.warm_up()
             returning = True
         assert found is not None
         persona, profile = found

@@ -154,6 +154,7 @@ def _embedded(
         model_id=model_id,
         description=BUNDLED_DESCRIPTION if model_id == BUNDLED_ID else None,
         on_progress=on_progress,
+        small=model_id == BUNDLED_ID,
     )
 
 

@@ -86,6 +86,8 @@ class ModelInfo:
     """True when nothing leaves this machine to run it."""
     location: str
     """A file path or a base URL."""
+    small: bool = False
+    """Too small to trust with judgement: it is not asked to summarise or to choose tools."""
 
 
 class Model(ABC):
@@ -135,6 +137,9 @@ class Model(ABC):
     @abstractmethod
     def context_length(self) -> int:
         """The most tokens prompt and reply may take together."""
+
+    async def warm_up(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
+        """Load what the first reply would otherwise wait for (a front door may do this early)."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release what the backend holds (threads, connections)."""

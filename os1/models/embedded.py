@@ -81,6 +81,7 @@ class EmbeddedModel(Model):
         description: str | None = None,
         on_progress: Callable[[str], None] | None = None,
         repeat_penalty: float = 1.1,
+        small: bool = False,
     ) -> None:
         self.path = Path(model_path).expanduser()
         self.info = ModelInfo(
@@ -89,6 +90,7 @@ class EmbeddedModel(Model):
             description=description or f"{self.path.name}, run in-process by llama.cpp.",
             local=True,
             location=str(self.path),
+            small=small,
         )
         self._cache_dir = cache_dir
         self._requested_ctx = context_length or 4096
@@ -333,6 +335,9 @@ class EmbeddedModel(Model):
             return self._n_ctx()
         except ModelUnavailable:  # no file: say what we would ask for; using it will explain
             return self._requested_ctx
+
+    async def warm_up(self) -> None:
+        await self._ensure_loaded()
 
     async def close(self) -> None:
         vocab, self._vocab = self._vocab, None
