@@ -6,10 +6,12 @@ consent rules in `actions` apply to all of them alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from .actions import Effect, Tool, ToolContext, ToolResult
+from .hookspecs import hookimpl
 from .persona import Persona, Profile
 
 
@@ -92,3 +94,9 @@ BUILTIN_TOOLS: tuple[Tool, ...] = (
         ),
     ),
 )
+
+
+@hookimpl
+def register_tools(register: Callable[[Tool], None]) -> None:
+    for tool in BUILTIN_TOOLS:
+        register(tool)

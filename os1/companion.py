@@ -90,12 +90,12 @@ class Companion:
         on_progress: Callable[[str], None] | None = None,
     ) -> Companion:
         """Open the store in `config.home` and the configured model (loaded lazily)."""
-        from .builtin_tools import BUILTIN_TOOLS
+        from . import plugins
 
         store = await Store.open(config.db_path)
         if model is None:
             model = get_model(config, cache_dir=config.home / "cache", on_progress=on_progress)
-        return cls(config, store, model, BUILTIN_TOOLS if tools is None else tools)
+        return cls(config, store, model, plugins.tools() if tools is None else tools)
 
     async def close(self) -> None:
         await self.model.close()

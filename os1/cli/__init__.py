@@ -98,8 +98,10 @@ def cli(ctx: click.Context, user: str | None, model: str | None) -> None:
 
 
 def main() -> None:
+    from .. import plugins
     from . import chat, manage  # noqa: F401 - registers the subcommands
 
+    plugins.load_installed()
     cli()
 
 

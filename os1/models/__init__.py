@@ -132,6 +132,12 @@ def get_model(
             context_length=config.context_length,
             local=is_local_url(base),
         )
+    from os1.plugins import model_factories
+
+    factory = model_factories().get(kind)
+    if factory is not None:
+        model: Model = factory(config, name, cache_dir)
+        return model
     raise ModelError(f"Unknown model {spec!r}. Use one of: {MODEL_FORMS}")
 
 
