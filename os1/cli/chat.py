@@ -186,6 +186,8 @@ def converse(settings: Settings) -> None:
 def chat(settings: Settings, message: str | None) -> None:
     """Say one thing and print her answer — for scripts. Works with piped stdin."""
     parts = []
+    if message is None and sys.stdin.isatty():
+        raise click.UsageError('say something: os1 chat -m "…", or pipe text in')
     if not sys.stdin.isatty():
         text, bad = repair_text(sys.stdin.buffer.read())
         if bad:

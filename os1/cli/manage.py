@@ -15,6 +15,7 @@ from .. import archive
 from ..companion import Companion
 from ..config import SETTINGS, ConfigError, default_home, load_config, set_config_value
 from ..models import Message, ModelError, list_models
+from ..store import Store, StoreError
 from . import EX_CONFIG, Settings, cli, fail, load, run
 
 
@@ -67,16 +68,19 @@ async def _run_doctor(config: Any) -> bool:
         ok &= _check(True, f"data directory {config.home} is writable")
     except OSError as e:
         return _check(False, f"data directory {config.home}", f"{e}; set OS1_HOME elsewhere")
-    companion = await Companion.open(config)
     try:
-        result = await companion.store.integrity_check()
+        store = await Store.open(config.db_path)
+    except StoreError as e:
+        return _check(False, f"database {config.db_path}", str(e))
+    try:
+        result = await store.integrity_check()
         ok &= _check(
             result == "ok",
             f"database {config.db_path}: {result}",
             "restore from an `os1 export` file with `os1 import`",
         )
     finally:
-        await companion.close()
+        await store.close()
     try:
         model = get_model(config, cache_dir=config.home / "cache")
     except ModelError as e:
