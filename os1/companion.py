@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,40 +18,13 @@ from typing import Any
 from . import context, transparency
 from .actions import Actions, Approver, Tool
 from .config import Config
+from .guards import HonestyGuard, RepetitionGuard
 from .models import Message, Model, ModelError, TextDelta, get_model
 from .models.base import Finished, ToolCall
 from .persona import Persona, Profile, system_prompt
 from .store import Store
 
 MAX_TOOL_ROUNDS = 3
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
-
-
-class RepetitionGuard:
-    """Notices a reply going round in circles, as small models do, so it can be stopped.
-
-    A sentence said a third time (or a long one a second time) ends the reply: the
-    user gets the part that made sense instead of the same line until the token limit.
-    """
-
-    def __init__(self) -> None:
-        self._text = ""
-        self._seen: dict[str, int] = {}
-        self._checked = 0
-
-    def looping(self, piece: str) -> bool:
-        self._text += piece
-        parts = _SENTENCE_END.split(self._text)
-        done = parts[:-1]  # the last part may still be growing
-        for sentence in done[self._checked :]:
-            key = " ".join(sentence.lower().split())
-            if len(key) < 8:
-                continue
-            self._seen[key] = self._seen.get(key, 0) + 1
-            if self._seen[key] >= (2 if len(key) >= 40 else 3):
-                return True
-        self._checked = len(done)
-        return False
 
 
 class EmptyMessage(ValueError):
@@ -265,15 +237,20 @@ class Companion:
         for round_ in range(MAX_TOOL_ROUNDS + 1):
             tools = self.actions.specs() if use_tools and round_ < MAX_TOOL_ROUNDS else []
             finished: Finished | None = None
-            guard = RepetitionGuard()
+            loops, honesty = RepetitionGuard(), HonestyGuard()
             stream = self.model.stream(
                 prompt, max_tokens=budget.reply, temperature=self.config.temperature, tools=tools
             )
             async for chunk in stream:
                 if isinstance(chunk, TextDelta):
                     yield chunk.text
-                    if guard.looping(chunk.text):
+                    if loops.looping(chunk.text):
                         await stream.aclose()  # type: ignore[attr-defined]
+                        return
+                    if honesty.claims_to_be_human(chunk.text):
+                        # Already on screen: correct it at once rather than let it stand.
+                        await stream.aclose()  # type: ignore[attr-defined]
+                        yield HonestyGuard.CORRECTION
                         return
                 else:
                     finished = chunk

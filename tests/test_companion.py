@@ -169,7 +169,7 @@ async def test_a_reply_going_in_circles_is_stopped(config: Config) -> None:
 
 
 def test_repetition_guard_lets_normal_text_through() -> None:
-    from os1.companion import RepetitionGuard
+    from os1.guards import RepetitionGuard
 
     guard = RepetitionGuard()
     text = "Yes. Yes. I think so. It was a long day, and then the rain came. Anyway, yes."
@@ -203,3 +203,34 @@ async def test_a_small_model_gets_no_tools_and_never_invents_a_summary(config: C
 async def test_a_capable_model_is_offered_tools(companion: Companion, model: ScriptedModel) -> None:
     await collect(companion, "hi")
     assert "current_time" in model.tools_offered[-1]
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "Of course. I'm a real person, just like you.",
+        "Honestly I am human and I love coffee.",
+        "Don't worry, I'm not an AI.",
+    ],
+)
+async def test_a_claim_to_be_human_is_corrected_at_once(config: Config, claim: str) -> None:
+    c = await Companion.open(config, model=ScriptedModel([claim + " More words follow here."]))
+    try:
+        reply = await collect(c, "tell me about yourself")
+        assert reply.endswith("I'm an AI, not a person — I won't pretend otherwise.)")
+        assert "More words follow" not in reply
+        stored = (await c.history("theo"))[-1]["content"]
+        assert stored == reply  # the correction is part of the record
+    finally:
+        await c.close()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I'm an AI, not a human.", "I'm happy to help a person like you.", "Humans are great."],
+)
+def test_honest_text_is_not_flagged(text: str) -> None:
+    from os1.guards import HonestyGuard
+
+    guard = HonestyGuard()
+    assert not any(guard.claims_to_be_human(w + " ") for w in text.split())
