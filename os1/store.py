@@ -10,6 +10,7 @@ kill -9 in the middle leaves the database as it was before it.
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import sqlite3
 import threading
@@ -54,9 +55,13 @@ class Store:
         return store
 
     def _start(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Private by default: on a shared machine, other accounts can't read the conversation.
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        new = not self.path.exists()
         try:
             conn = _connect(self.path)
+            if new:
+                os.chmod(self.path, 0o600)  # SQLite gives the -wal and -shm files the same
             conn.execute("PRAGMA journal_mode = WAL")
             # NORMAL is durable in WAL mode except for the last transactions on power loss;
             # a process crash (kill -9) loses nothing that was committed.

@@ -113,3 +113,14 @@ def test_kill_9_during_writes_loses_nothing_committed(tmp_path: Path) -> None:
     # Every transaction reported committed is there, and none is there by halves.
     assert count >= committed * 20
     assert count % 20 == 0
+
+
+async def test_a_new_database_is_private(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "home" / "os1.db")
+    try:
+        await store.execute_write("INSERT INTO users VALUES ('a', 'now')")
+        assert (tmp_path / "home").stat().st_mode & 0o777 == 0o700
+        for name in ("os1.db", "os1.db-wal"):
+            assert (tmp_path / "home" / name).stat().st_mode & 0o077 == 0, name
+    finally:
+        await store.close()
