@@ -50,7 +50,7 @@ async def _stream_reply(
 
     async def consume() -> None:
         term.stream_start(name)
-        async for piece in companion.reply(user, text, approve=term.approver()):
+        async for piece in companion.reply(user, text, approve=term.approver(name)):
             term.stream(piece)
 
     task = asyncio.ensure_future(consume())
@@ -86,7 +86,7 @@ async def _interview(companion: Companion, term: Terminal, user: str) -> None:
     await companion.save_persona(user, persona, profile)
 
 
-async def _slash(companion: Companion, term: Terminal, user: str, line: str) -> bool:
+async def _slash(companion: Companion, term: Terminal, user: str, name: str, line: str) -> bool:
     """Run a /command; returns False when the conversation should end."""
     command, _, arg = line[1:].partition(" ")
     command = command.lower()
@@ -110,7 +110,7 @@ async def _slash(companion: Companion, term: Terminal, user: str, line: str) -> 
         )
         try:
             outcome = await actions.request(
-                user, tool, args, requested_by="user", approve=term.approver()
+                user, tool, args, requested_by="user", approve=term.approver(name)
             )
             term.say(outcome.output)
         except Exception as e:  # an action's error is shown, the conversation goes on
@@ -164,7 +164,7 @@ async def _converse(settings: Settings) -> None:
             if not line.strip():
                 continue
             if line.startswith("/"):
-                if not await _slash(companion, term, user, line.strip()):
+                if not await _slash(companion, term, user, persona.name, line.strip()):
                     break
                 found = await companion.persona(user)
                 if found is None:  # she forgot her name: the interview runs again next time

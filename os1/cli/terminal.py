@@ -89,7 +89,7 @@ class Terminal:
         click.echo(text, nl=False)
         sys.stdout.flush()
 
-    def approver(self) -> Approver | None:
+    def approver(self, who: str = "She") -> Approver | None:
         """Ask the person at the keyboard. Without a terminal there is no one to ask: None.
 
         Approval is read from the terminal itself (/dev/tty), never from piped input or
@@ -101,7 +101,7 @@ class Terminal:
 
         async def ask(proposal: Proposal) -> bool:
             click.echo("")
-            click.secho(f"She wants to: {proposal.summary}", fg="cyan", bold=True, err=True)
+            click.secho(f"{who} wants to: {proposal.summary}", fg="cyan", bold=True, err=True)
             click.secho(f"  Effect: {proposal.effect.value}", err=True)
             if self._session is not None:
                 answer = await self._session.prompt_async("  Do it? [y/N] ")
