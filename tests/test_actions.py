@@ -42,7 +42,7 @@ PEEK = Tool("peek", "Look at something.", Effect.READ, _peek)
 async def acting(config: Any) -> Any:
     SENT.clear()
     model = ScriptedModel(local=False)
-    c = await Companion.open(config, model=model, tools=[SEND, PEEK])
+    c = await Companion.open(config, embedder=None, model=model, tools=[SEND, PEEK])
     yield c, model
     await c.close()
 

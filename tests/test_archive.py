@@ -22,7 +22,7 @@ async def test_round_trip_into_an_empty_home(companion: Companion, tmp_path: Any
     assert data["persona"]["name"] == "Samantha"
 
     other = load_config(env={"OS1_HOME": str(tmp_path / "new"), "OS1_USER": "theo"})
-    fresh = await Companion.open(other, model=ScriptedModel())
+    fresh = await Companion.open(other, embedder=None, model=ScriptedModel())
     try:
         counts = await archive.import_user(fresh.store, data)
         assert counts["messages"] == 4 and counts["actions"] == 1

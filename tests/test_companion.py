@@ -52,7 +52,7 @@ def test_clean_text_keeps_words_drops_control() -> None:
 
 async def test_interrupted_reply_is_kept_and_marked(config: Config) -> None:
     model = ScriptedModel(["one two three four five six seven eight nine ten"], delay=0.05)
-    c = await Companion.open(config, model=model)
+    c = await Companion.open(config, embedder=None, model=model)
     try:
         said: list[str] = []
         three_words = asyncio.Event()
@@ -78,7 +78,9 @@ async def test_interrupted_reply_is_kept_and_marked(config: Config) -> None:
 
 
 async def test_backend_dying_mid_stream(config: Config) -> None:
-    c = await Companion.open(config, model=ScriptedModel(["a b c d e f"], fail_after=3))
+    c = await Companion.open(
+        config, embedder=None, model=ScriptedModel(["a b c d e f"], fail_after=3)
+    )
     try:
         with pytest.raises(ModelError):
             await collect(c, "hello")
@@ -96,7 +98,7 @@ async def test_backend_dying_mid_stream(config: Config) -> None:
 
 async def test_huge_message_fits_the_window(config: Config) -> None:
     model = ScriptedModel(["ok"], context_length=512)
-    c = await Companion.open(config, model=model)
+    c = await Companion.open(config, embedder=None, model=model)
     try:
         text = "word " * 200_000  # about 1 MB
         assert await collect(c, text) == "ok"
@@ -109,7 +111,7 @@ async def test_huge_message_fits_the_window(config: Config) -> None:
 
 async def test_long_conversation_never_overflows_and_keeps_everything(config: Config) -> None:
     model = ScriptedModel(context_length=400)
-    c = await Companion.open(config, model=model)
+    c = await Companion.open(config, embedder=None, model=model)
     try:
         for i in range(60):
             await collect(c, f"message number {i} " + "blah " * 20)
@@ -135,7 +137,7 @@ async def test_how_do_you_work_is_true(companion: Companion, model: ScriptedMode
 
 
 async def test_remote_model_says_what_leaves(config: Config) -> None:
-    c = await Companion.open(config, model=ScriptedModel(local=False))
+    c = await Companion.open(config, embedder=None, model=ScriptedModel(local=False))
     try:
         answer = await collect(c, "what do you store and where is my data?")
         assert "http://127.0.0.1:9/v1" in answer and "send the conversation" in answer
@@ -159,7 +161,7 @@ async def test_system_prompt_has_persona_and_facts(companion: Companion, model: 
 async def test_a_reply_going_in_circles_is_stopped(config: Config) -> None:
     loop = "Hello there. I am serious about this. " + "I'm going to stop talking now. " * 30
     model = ScriptedModel([loop])
-    c = await Companion.open(config, model=model)
+    c = await Companion.open(config, embedder=None, model=model)
     try:
         reply = await collect(c, "hi")
         assert reply.count("I'm going to stop talking now.") <= 3
@@ -187,7 +189,7 @@ async def test_she_knows_her_own_name(companion: Companion) -> None:
 
 async def test_a_small_model_gets_no_tools_and_never_invents_a_summary(config: Config) -> None:
     model = ScriptedModel(context_length=400, small=True)
-    c = await Companion.open(config, model=model)
+    c = await Companion.open(config, embedder=None, model=model)
     try:
         for i in range(30):
             await collect(c, f"fact {i}: my cat is called Tom " + "blah " * 20)
@@ -214,7 +216,9 @@ async def test_a_capable_model_is_offered_tools(companion: Companion, model: Scr
     ],
 )
 async def test_a_claim_to_be_human_is_corrected_at_once(config: Config, claim: str) -> None:
-    c = await Companion.open(config, model=ScriptedModel([claim + " More words follow here."]))
+    c = await Companion.open(
+        config, embedder=None, model=ScriptedModel([claim + " More words follow here."])
+    )
     try:
         reply = await collect(c, "tell me about yourself")
         assert reply.endswith("I'm an AI, not a person — I won't pretend otherwise.)")

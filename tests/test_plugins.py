@@ -40,7 +40,7 @@ def test_built_in_tools_come_through_the_hooks() -> None:
 
 
 async def test_a_plugins_tool_reaches_the_companion(config: Config, wave: None) -> None:
-    c = await Companion.open(config, model=ScriptedModel())
+    c = await Companion.open(config, embedder=None, model=ScriptedModel())
     try:
         out = await c.actions.request("theo", "wave", {}, requested_by="user", approve=None)
         assert out.output == "waved at theo"

@@ -39,6 +39,7 @@ class Settings:
 
     def __init__(self, overrides: dict[str, Any]) -> None:
         self.overrides = overrides
+        self.incognito = False
         self._config: Config | None = None
 
     @property
@@ -83,14 +84,16 @@ def run(coro_fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T | Non
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--user", "-u", help="Whose companion (default: your login name, or $OS1_USER).")
 @click.option("--model", help="Model to use this time, e.g. smollm2, ollama:llama3.2, gguf:PATH.")
+@click.option("--incognito", is_flag=True, help="Keep nothing from this conversation.")
 @click.version_option(__version__, prog_name="os1")
 @click.pass_context
-def cli(ctx: click.Context, user: str | None, model: str | None) -> None:
+def cli(ctx: click.Context, user: str | None, model: str | None, incognito: bool) -> None:
     """OS1 — a companion you talk to in the terminal, running on your own computer.
 
     With no command: start the conversation (and, the first time, the install interview).
     """
     ctx.obj = Settings({"user": user, "model": model})
+    ctx.obj.incognito = incognito
     if ctx.invoked_subcommand is None:
         from .chat import converse
 
@@ -99,7 +102,7 @@ def cli(ctx: click.Context, user: str | None, model: str | None) -> None:
 
 def main() -> None:
     from .. import plugins
-    from . import chat, manage  # noqa: F401 - registers the subcommands
+    from . import chat, manage, memory  # noqa: F401 - registers the subcommands
 
     plugins.load_installed()
     cli()

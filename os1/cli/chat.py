@@ -17,6 +17,7 @@ from ..persona import greeting
 from . import EX_INTERRUPTED, Settings, cli, load, run
 from .terminal import Terminal, repair_arg, repair_text, warn
 
+MEMORY_DRAIN_SECONDS = 20.0
 HELP = """Commands:
   /help            this list
   /how             how I work: the model, what I store and where, what leaves this computer
@@ -44,13 +45,14 @@ async def _open(settings: Settings, progress: Progress | None = None) -> Compani
 
 
 async def _stream_reply(
-    companion: Companion, term: Terminal, user: str, text: str, name: str
+    companion: Companion, term: Terminal, user: str, text: str, name: str, incognito: bool
 ) -> bool:
     """Stream one reply to the terminal; Ctrl-C stops it. Returns False if interrupted."""
 
     async def consume() -> None:
         term.stream_start(name)
-        async for piece in companion.reply(user, text, approve=term.approver(name)):
+        replies = companion.reply(user, text, approve=term.approver(name), incognito=incognito)
+        async for piece in replies:
             term.stream(piece)
 
     task = asyncio.ensure_future(consume())
@@ -156,6 +158,10 @@ async def _converse(settings: Settings) -> None:
         term.say(greeting(persona, profile, returning=returning), who=persona.name)
         if term.interactive:
             click.secho("(/help for commands, Ctrl-D to leave)", fg="bright_black", err=True)
+        if settings.incognito:
+            click.secho(
+                "(incognito: nothing from this conversation is kept)", fg="yellow", err=True
+            )
         await companion.start_conversation(user)
         while True:
             line = await term.read_line("> ")
@@ -171,9 +177,9 @@ async def _converse(settings: Settings) -> None:
                     break
                 persona, profile = found
                 continue
-            await _stream_reply(companion, term, user, line, persona.name)
+            await _stream_reply(companion, term, user, line, persona.name, settings.incognito)
     finally:
-        await companion.close()
+        await _finish(companion)
 
 
 def converse(settings: Settings) -> None:
@@ -205,14 +211,28 @@ def chat(settings: Settings, message: str | None) -> None:
 async def _chat_once(settings: Settings, text: str) -> None:
     config = load(settings)
     companion = await _open(settings)
+    finished = False
     try:
         term = Terminal(None)
-        async for piece in companion.reply(config.user, text, approve=term.approver()):
+        replies = companion.reply(
+            config.user, text, approve=term.approver(), incognito=settings.incognito
+        )
+        async for piece in replies:
             term.stream(piece)
         click.echo("")
+        finished = True
     except asyncio.CancelledError:
         click.echo("")
         click.secho("(interrupted — what she'd said so far is kept)", fg="yellow", err=True)
         sys.exit(EX_INTERRUPTED)
+    finally:
+        await _finish(companion, drain=finished)
+
+
+async def _finish(companion: Companion, *, drain: bool = True) -> None:
+    """Give memory a moment to file what was just said; anything left is done next time."""
+    try:
+        if drain:
+            await companion.memory.drain(MEMORY_DRAIN_SECONDS)
     finally:
         await companion.close()

@@ -1,0 +1,59 @@
+"""Lexical ranking: a user's words as a safe FTS5 query, ranked by BM25 within their data.
+
+User text never reaches FTS5 syntax: every word is double-quoted, so NEAR, *, -,
+parentheses and column filters are only words. Stop words are dropped, because with
+OR'ed terms they would match nearly everything and only cost time.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+_TABLES = {"message": "messages", "memory": "memories"}
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+STOP_WORDS = frozenset(
+    """a about above after again all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into
+    is it its itself just me more most my myself no nor not of off on once only or other
+    our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves s t don't i'm it's ever kind sort thing things does did get
+    got like also really much many""".split()
+)
+
+
+def fts_query(text: str) -> str | None:
+    """The words of `text` as an FTS5 query of OR'ed quoted terms, or None if none are left.
+
+    Each term is double-quoted (inner quotes doubled), so NEAR, *, -, parentheses and
+    column filters in user text are only words. Stop words are dropped unless nothing
+    else is left.
+    """
+    # "sister's" is indexed as "sister" + "s": search for "sister", or the possessive
+    # would never match "Theo's sister is called Anna".
+    words = [w.lower() for w in _WORD.findall(text)]
+    words = [w if w in STOP_WORDS else w.split("'")[0] for w in words]
+    kept = [w for w in words if w not in STOP_WORDS and len(w) > 1] or words
+    terms = list(dict.fromkeys(kept))[:32]
+    if not terms:
+        return None
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def lexical_ranking(
+    conn: sqlite3.Connection, user: str, kind: str, query: str, limit: int
+) -> list[int]:
+    """Ids of `user`'s messages or memories matching `query`, best BM25 first."""
+    match = fts_query(query)
+    if match is None:
+        return []
+    table = _TABLES[kind]
+    rows = conn.execute(
+        f"SELECT t.id FROM {table}_fts JOIN {table} t ON t.id = {table}_fts.rowid "
+        f"WHERE {table}_fts MATCH ? AND t.user_id = ? ORDER BY bm25({table}_fts) LIMIT ?",
+        (match, user, limit),
+    ).fetchall()
+    return [row[0] for row in rows]
