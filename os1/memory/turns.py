@@ -75,7 +75,14 @@ async def _forget(
             return (
                 "I can't find anything like that in what I remember, so there's nothing to forget."
             )
-        args = {"fact_ids": [h.id for h in found], "what": "; ".join(h.content for h in found)}
+        sources = sorted({m for h in found for m in h.sources})
+        quotes = [r["content"] for r in await control.sources_of(memory, user, tuple(sources))]
+        what = "; ".join(h.content for h in found)
+        if quotes:
+            # Say all that goes: the messages may hold more than this one fact.
+            what += " — and the message" + "s" * (len(quotes) > 1) + " it came from: "
+            what += "; ".join(f'"{q if len(q) <= 80 else q[:77] + "…"}"' for q in quotes)
+        args = {"fact_ids": [h.id for h in found], "what": what}
     outcome = await companion.actions.request(
         user, "forget_memories", args, requested_by="user", approve=approve
     )
