@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .search import Tuning
 
 Kind = Literal["message", "memory"]
+REACH = 1_000  # how many ids away a neighbouring turn is looked for
 
 
 def load(
@@ -69,11 +70,16 @@ def lend_to_neighbours(
     lent: dict[int, float] = {}
     for key in best:
         item = items[key]
-        for op, order in (("<", "DESC"), (">", "ASC")):
+        # Bounded: the first turn of a conversation has no previous one, and an unbounded
+        # search for it would walk back through every older message of the user.
+        for low, high, order in (
+            (key[1] - REACH, key[1] - 1, "DESC"),
+            (key[1] + 1, key[1] + REACH, "ASC"),
+        ):
             row = conn.execute(
-                f"SELECT id FROM messages WHERE user_id = ? AND conversation_id = ? "
-                f"AND id {op} ? ORDER BY id {order} LIMIT 1",
-                (user, item["conversation_id"], key[1]),
+                "SELECT id FROM messages WHERE user_id = ? AND conversation_id = ? "
+                f"AND id BETWEEN ? AND ? ORDER BY id {order} LIMIT 1",
+                (user, item["conversation_id"], low, high),
             ).fetchone()
             if row is not None:
                 share = t.neighbour * scores[key]["rrf"]

@@ -113,7 +113,7 @@ class Searcher:
                 before = (
                     f"(SELECT substr(p.content, -{int(context)}) FROM messages p "
                     "WHERE p.user_id = t.user_id AND p.conversation_id = t.conversation_id "
-                    "AND p.id < t.id ORDER BY p.id DESC LIMIT 1)"
+                    "AND p.id < t.id AND p.id >= t.id - 1000 ORDER BY p.id DESC LIMIT 1)"
                 )
             while True:
                 rows = await self.store.query(
