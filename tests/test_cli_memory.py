@@ -77,3 +77,22 @@ def test_rebuild_derives_the_same_facts_again(home: Path) -> None:
     exported = json.loads(os1(home, "memory", "export").stdout)
     assert exported["format"] == "os1-memory"
     assert all(f["sources"] for f in exported["facts"])  # every fact says where it came from
+
+
+def test_pending_facts_wait_for_confirmation(home: Path) -> None:
+    assert os1(home, stdin="\n".join([*INTERVIEW, "I live in Boston."])).returncode == 0
+    conn = db(home)
+    conn.execute(
+        "INSERT INTO memories (user_id, kind, slot, content, origin, status, recorded_at) "
+        "VALUES ('theo', 'state', 'home.city', 'Theo lives in Paris.', 'document', 'pending', "
+        "'2026-01-01T00:00:00+00:00')"
+    )
+    conn.commit()
+    pending = conn.execute("SELECT id FROM memories WHERE status = 'pending'").fetchone()[0]
+    assert ("Theo lives in Boston.", "active") in facts(home, "active")
+    listed = os1(home, "memory", "list")
+    assert "Paris" not in listed.stdout  # not part of what she believes until confirmed
+    confirmed = os1(home, "memory", "confirm", str(pending))
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert ("Theo lives in Paris.", "active") in facts(home, "active")
+    assert any("Boston" in c for c, _ in facts(home, "superseded"))

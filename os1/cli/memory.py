@@ -103,6 +103,22 @@ def edit(settings: Settings, fact_id: int, content: str) -> None:
 
 
 @memory.command()
+@click.argument("fact_id", type=int)
+@click.pass_obj
+def confirm(settings: Settings, fact_id: int) -> None:
+    """Accept a pending fact (one learned from a document or mail, not from you)."""
+
+    async def go(c: Companion, user: str) -> list[int]:
+        return await c.store.write(lambda conn: factstore.confirm_fact(conn, user, fact_id))
+
+    replaced = run(_with)(settings, go) or []
+    click.echo(
+        f"Confirmed #{fact_id}"
+        + (f"; it replaces #{', #'.join(map(str, replaced))}." if replaced else ".")
+    )
+
+
+@memory.command()
 @click.argument("fact_id", type=int, required=False)
 @click.option("--conversation", type=int, help="Forget a whole conversation instead.")
 @click.option("--yes", is_flag=True, help="Don't ask first.")
