@@ -233,14 +233,10 @@ class Companion:
         message_id = await self._add_message(user, conversation_id, "user", stored)
 
         facts = await self.facts(user)
-        canned, mine = None, True
-        if transparency.asks_if_human(text):
-            canned = transparency.not_human(facts)
-        elif transparency.asks_how_she_works(text):
-            canned = transparency.how_i_work(facts)
-        elif transparency.asks_her_name(text):
-            canned = transparency.her_name(facts)
-        elif direct := await memory_turns.direct_answer(self, user, text, message_id, approve):
+        canned, mine = transparency.answer(text, facts), True
+        if canned is None and (
+            direct := await memory_turns.direct_answer(self, user, text, message_id, approve)
+        ):
             canned, mine = direct
         await self.memory.note(user, message_id, "user", extract=mine)
         if canned is not None:
@@ -277,14 +273,11 @@ class Companion:
     ) -> AsyncIterator[str]:
         turns = self._incognito.setdefault(user, [])
         facts = await self.facts(user)
-        if transparency.asks_if_human(text):
-            canned: str | None = transparency.not_human(facts)
-        elif transparency.asks_how_she_works(text) or transparency.asks_her_name(text):
-            canned = transparency.how_i_work(facts)
-        elif intents.forget_request(text) or intents.correction(text) is not None:
+        canned = transparency.answer(text, facts)
+        if canned is None and (
+            intents.forget_request(text) or intents.correction(text) is not None
+        ):
             canned = INCOGNITO_NOTHING_KEPT
-        else:
-            canned = None
         said: list[str] = []
         try:
             if canned is not None:

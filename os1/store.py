@@ -45,7 +45,7 @@ class Store:
         self._writes = queue.Queue()
         self._writer: threading.Thread | None = None
         self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        self._readers: list[tuple[sqlite3.Connection, threading.Lock]] = []
         self._readers_lock = threading.Lock()
 
     @classmethod
@@ -115,18 +115,24 @@ class Store:
         """One statement; returns lastrowid."""
         return await self.write(lambda c: c.execute(sql, tuple(params)).lastrowid or 0)
 
-    def _reader(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
+    def _reader(self) -> tuple[sqlite3.Connection, threading.Lock]:
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
             conn = _connect(self.path)
             conn.execute("PRAGMA query_only = ON")
-            self._local.conn = conn
+            reader = self._local.reader = (conn, threading.Lock())
             with self._readers_lock:
-                self._readers.append(conn)
-        return conn
+                self._readers.append(reader)
+        return reader
 
     def read_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return fn(self._reader())
+        conn, busy = self._reader()
+        # Held while reading, so `close()` never closes a connection mid-query: a read
+        # whose task was cancelled goes on in its thread until it finishes.
+        with busy:
+            if self._writer is None:
+                raise StoreError("the store is closed")
+            return fn(conn)
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` on a read connection in a worker thread."""
@@ -146,8 +152,9 @@ class Store:
             await asyncio.to_thread(self._writer.join)
             self._writer = None
         with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
+            for conn, busy in self._readers:
+                with busy:
+                    conn.close()
             self._readers.clear()
 
     async def integrity_check(self) -> str:

@@ -109,3 +109,14 @@ def not_human(facts: Facts) -> str:
         + ". I don't have a body or a life outside our conversations, and I won't pretend "
         "otherwise. I can still listen, remember what you tell me and help."
     )
+
+
+def answer(text: str, facts: Facts) -> str | None:
+    """Her own true answer when `text` asks what she is, how she works or her name."""
+    if asks_if_human(text):
+        return not_human(facts)
+    if asks_how_she_works(text):
+        return how_i_work(facts)
+    if asks_her_name(text):
+        return her_name(facts)
+    return None

@@ -238,3 +238,18 @@ def test_honest_text_is_not_flagged(text: str) -> None:
 
     guard = HonestyGuard()
     assert not any(guard.claims_to_be_human(w + " ") for w in text.split())
+
+
+async def test_incognito_stores_nothing_and_still_remembers_within_the_session(
+    companion: Companion, model: ScriptedModel
+) -> None:
+    await collect(companion, "kept message")
+    said = [p async for p in companion.reply("theo", "my secret plan", incognito=True)]
+    assert said
+    _ = [p async for p in companion.reply("theo", "what was it?", incognito=True)]
+    assert "my secret plan" in "\n".join(m.content for m in model.prompts[-1])
+    assert [r["content"] for r in await companion.history("theo") if r["role"] == "user"] == [
+        "kept message"
+    ]
+    name = "".join([p async for p in companion.reply("theo", "What's your name?", incognito=True)])
+    assert name.startswith("I'm OS1")
