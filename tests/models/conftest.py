@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from os1.models import ToolSpec, bundled_model_path
+from os1.schema import SchemaError, validate
 
 WEATHER = ToolSpec(
     "get_weather",
@@ -44,32 +45,11 @@ MOOD_SCHEMA = {
 
 
 def check_schema(value: Any, schema: dict[str, Any], where: str = "$") -> None:
-    """Assert `value` fits `schema` (the subset of JSON Schema these tests use)."""
-    if "anyOf" in schema:
-        errors = []
-        for option in schema["anyOf"]:
-            try:
-                check_schema(value, option, where)
-                return
-            except AssertionError as e:
-                errors.append(str(e))
-        raise AssertionError(f"{where}: fits no option: {errors}")
-    if "const" in schema:
-        assert value == schema["const"], f"{where}: {value!r} != {schema['const']!r}"
-    if "enum" in schema:
-        assert value in schema["enum"], f"{where}: {value!r} not in {schema['enum']}"
-    kind = schema.get("type")
-    types = {"object": dict, "string": str, "array": list, "boolean": bool}
-    if kind == "integer":
-        assert isinstance(value, int) and not isinstance(value, bool), f"{where}: {value!r}"
-    elif kind in types:
-        assert isinstance(value, types[kind]), f"{where}: {value!r} is not {kind}"
-    if kind == "object":
-        for key in schema.get("required", []):
-            assert key in value, f"{where}: missing {key!r}"
-        for key, item in value.items():
-            assert key in schema.get("properties", {}), f"{where}: unexpected {key!r}"
-            check_schema(item, schema["properties"][key], f"{where}.{key}")
+    """Assert `value` fits `schema` (with OS1's own validator, which tool arguments go through)."""
+    try:
+        validate(value, schema, where)
+    except SchemaError as e:
+        raise AssertionError(str(e)) from e
 
 
 @pytest.fixture
