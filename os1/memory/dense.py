@@ -3,7 +3,8 @@
 Small collections are searched exactly (one float32 matrix-vector product). From
 `APPROX_FROM` vectors on, a float32 matrix would cost ~1.5 GB and ~50 ms per query at
 1M, so rows are kept as int8 (scaled per row) plus a 384-bit sign code of the centred vector: a
-Hamming scan over the codes (48 bytes a row, in chunks across threads) picks a few
+Hamming scan over the codes (48 bytes a row, stored word-major so each of the six 64-bit
+words is one contiguous popcount pass; in chunks across threads) picks a few
 thousand candidates, which are then re-scored exactly. Rows are only ever appended,
 found by `vectors.rowid`, so a refresh after new writes reads only the new rows.
 """
@@ -36,7 +37,7 @@ class DenseIndex:
         self.exact = np.zeros((0, dim), dtype=np.float32)  # used while n < APPROX_FROM
         self.small = np.zeros((0, dim), dtype=np.int8)  # used from APPROX_FROM on...
         self.scale = np.zeros(0, dtype=np.float32)  # ...with its per-row scale
-        self.codes = np.zeros((0, dim // 64), dtype=np.uint64)
+        self.codes = np.zeros((dim // 64, 0), dtype=np.uint64)  # word-major: (words, rows)
         self.centre: np.ndarray | None = None
         self.last_rowid = dict.fromkeys(KINDS, 0)
         self.lock = threading.Lock()
@@ -75,7 +76,7 @@ class DenseIndex:
             self.kinds = _grow(self.kinds, cap)
             self.ids = _grow(self.ids, cap)
             if self.approximate:
-                self.small, self.codes = _grow(self.small, cap), _grow(self.codes, cap)
+                self.small, self.codes = _grow(self.small, cap), _grow_rows(self.codes, cap)
                 self.scale = _grow(self.scale, cap)
             else:
                 self.exact = _grow(self.exact, cap)
@@ -83,7 +84,7 @@ class DenseIndex:
         self.ids[self.n : end] = ids
         if self.approximate:
             self.small[self.n : end], self.scale[self.n : end] = _quantise(vecs)
-            self.codes[self.n : end] = self._encode(vecs)
+            self.codes[:, self.n : end] = self._encode(vecs).T
         else:
             self.exact[self.n : end] = vecs
         self.n = end
@@ -98,11 +99,11 @@ class DenseIndex:
         cap = len(self.exact)
         self.small = np.zeros((cap, self.dim), dtype=np.int8)
         self.scale = np.zeros(cap, dtype=np.float32)
-        self.codes = np.zeros((cap, self.dim // 64), dtype=np.uint64)
+        self.codes = np.zeros((self.dim // 64, cap), dtype=np.uint64)
         for a in range(0, self.n, _CHUNK):
             b = min(self.n, a + _CHUNK)
             self.small[a:b], self.scale[a:b] = _quantise(rows[a:b])
-            self.codes[a:b] = self._encode(rows[a:b])
+            self.codes[:, a:b] = self._encode(rows[a:b]).T
         self.exact = np.zeros((0, self.dim), dtype=np.float32)
 
     def _encode(self, vecs: np.ndarray) -> np.ndarray:
@@ -142,8 +143,13 @@ class DenseIndex:
         dist = np.empty(self.n, dtype=np.uint16)
 
         def scan(a: int) -> None:
+            # One contiguous pass per 64-bit word: summing across a row's six words instead
+            # (a reduction over a tiny inner axis) costs ~4x more.
             b = min(self.n, a + _CHUNK)
-            dist[a:b] = np.bitwise_count(self.codes[a:b] ^ code).sum(axis=1, dtype=np.uint16)
+            out = dist[a:b]
+            np.bitwise_count(self.codes[0, a:b] ^ code[0], out=out, casting="unsafe")
+            for w in range(1, len(code)):
+                out += np.bitwise_count(self.codes[w, a:b] ^ code[w])
 
         list(_pool.map(scan, range(0, self.n, _CHUNK)))
         if self.n <= CANDIDATES:
@@ -168,4 +174,10 @@ def _quantise(vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _grow(a: np.ndarray, cap: int) -> np.ndarray:
     out = np.zeros((cap, *a.shape[1:]), dtype=a.dtype)
     out[: len(a)] = a
+    return out
+
+
+def _grow_rows(codes: np.ndarray, cap: int) -> np.ndarray:
+    out = np.zeros((len(codes), cap), dtype=codes.dtype)  # each word stays contiguous
+    out[:, : codes.shape[1]] = codes
     return out

@@ -12,6 +12,7 @@ import sqlite3
 
 _TABLES = {"message": "messages", "memory": "memories"}
 COMMON = 5_000  # a term in this many rows (all users') is left out of the query
+WIDEN = 4  # how many more matches than asked for are read before keeping the user's
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 STOP_WORDS = frozenset(
     """a about above after again all am an and any are as at be because been before being
@@ -75,6 +76,31 @@ def lexical_ranking(
         return []
     table = _TABLES[kind]
     match = _rare_enough(conn, table, match)
+    # The best matches over the whole table first, then only the user's kept: FTS5 alone
+    # is ~2x cheaper than joining every match to its row to check the owner. When at least
+    # `limit` of them are the user's (or these were all the matches), they are exactly the
+    # user's best `limit`: BM25 is computed over the whole table either way.
+    wide = limit * WIDEN
+    ids = [
+        row[0]
+        for row in conn.execute(
+            f"SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH ? "
+            f"ORDER BY bm25({table}_fts) LIMIT ?",
+            (match, wide),
+        )
+    ]
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    mine = {
+        row[0]
+        for row in conn.execute(
+            f"SELECT id FROM {table} WHERE user_id = ? AND id IN ({marks})", (user, *ids)
+        )
+    }
+    ranked = [id_ for id_ in ids if id_ in mine]
+    if len(ranked) >= limit or len(ids) < wide:
+        return ranked[:limit]
     rows = conn.execute(
         f"SELECT t.id FROM {table}_fts JOIN {table} t ON t.id = {table}_fts.rowid "
         f"WHERE {table}_fts MATCH ? AND t.user_id = ? ORDER BY bm25({table}_fts) LIMIT ?",

@@ -15,6 +15,7 @@ import asyncio
 import math
 import sqlite3
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -29,6 +30,7 @@ from .lexical import lexical_ranking
 from .timeparse import query_window
 
 _TABLE = {"message": "messages", "memory": "memories"}
+_side = ThreadPoolExecutor(max_workers=4, thread_name_prefix="os1-lexical")
 
 
 @dataclass(frozen=True)
@@ -193,16 +195,28 @@ class Searcher:
         def add(key: tuple[Kind, int], signal: str, value: float) -> None:
             scores.setdefault(key, {})[signal] = value
 
-        for kind in kinds:
-            for rank, id_ in enumerate(lexical_ranking(conn, user, kind, query, t.depth), 1):
-                add((kind, id_), "bm25_rank", rank)
+        def lexical(c: sqlite3.Connection) -> list[list[int]]:
+            return [lexical_ranking(c, user, kind, query, t.depth) for kind in kinds]
+
         index = self._dense_index(conn, user) if qvec is not None else None
+        found: list[tuple[str, int, float]] = []
         if index is not None:
-            found = index.search(cast(np.ndarray, qvec), t.depth, kinds)
-            for rank, (dense_kind, id_, cos) in enumerate(found, 1):
-                key = (cast(Kind, dense_kind), id_)
-                add(key, "dense_rank", rank)
-                add(key, "dense_cos", cos)
+            # FTS5 and the dense scan both release the GIL: run them side by side, the
+            # lexical one on its own thread's read connection.
+            pending = _side.submit(self.store.read_sync, lexical)
+            try:
+                found = index.search(cast(np.ndarray, qvec), t.depth, kinds)
+            finally:
+                lexical_ids = pending.result()
+        else:
+            lexical_ids = lexical(conn)
+        for kind, ids in zip(kinds, lexical_ids, strict=True):
+            for rank, id_ in enumerate(ids, 1):
+                add((kind, id_), "bm25_rank", rank)
+        for rank, (dense_kind, id_, cos) in enumerate(found, 1):
+            key = (cast(Kind, dense_kind), id_)
+            add(key, "dense_rank", rank)
+            add(key, "dense_cos", cos)
         for signals in scores.values():
             signals["rrf"] = sum(
                 w / (t.rrf_k + signals[s])

@@ -46,7 +46,7 @@ async def say(store: Store, user: str, *texts: str, at: datetime = T0) -> list[i
         conv = c.execute(
             "INSERT INTO conversations (user_id, started_at) VALUES (?, ?)", (user, at.isoformat())
         ).lastrowid
-        ids = []
+        ids: list[int] = []
         for i, text in enumerate(texts):
             ids.append(
                 c.execute(
@@ -54,6 +54,7 @@ async def say(store: Store, user: str, *texts: str, at: datetime = T0) -> list[i
                     "VALUES (?, ?, 'user', ?, ?)",
                     (user, conv, text, (at + timedelta(minutes=i)).isoformat()),
                 ).lastrowid
+                or 0
             )
         return ids
 
@@ -255,3 +256,14 @@ async def test_terms_in_too_many_rows_are_left_out(
     searcher = Searcher(store, None, PLAIN)
     assert [h.id for h in await searcher.search("ana", "cat zebra", now=NOW)] == [ids[3]]
     assert len(await searcher.search("ana", "cat", now=NOW)) == 4  # alone, it is kept
+
+
+async def test_lexical_ranking_is_the_users_own_when_others_crowd_the_top(store: Store) -> None:
+    # Ben's messages fill the first `limit * WIDEN` global BM25 matches, so the fast path
+    # finds too few of ana's and must fall back to filtering every match by owner.
+    await say(store, "ben", *(f"otter otter otter {i}" for i in range(40)))
+    ana = await say(store, "ana", "an otter", "a river otter swims", "nothing here")
+    few = await store.read(lambda c: lexical.lexical_ranking(c, "ana", "message", "otter", 2))
+    assert few == [ana[0], ana[1]]  # BM25 prefers the shorter one
+    ben = await store.read(lambda c: lexical.lexical_ranking(c, "ben", "message", "otter", 3))
+    assert len(ben) == 3 and not set(ben) & set(ana)
