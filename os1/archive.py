@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from .memory import facts as factstore
 from .store import Store
 
 FORMAT = "os1-export"
-VERSION = 1
+VERSION = 2
+"""2 added "memories" (facts with sources); version-1 files still import."""
 
 
 class ArchiveError(Exception):
@@ -69,6 +72,10 @@ async def export_user(store: Store, user: str) -> dict[str, Any]:
                 user,
             ),
             "actions": actions,
+            "memories": [
+                asdict(f)
+                for f in factstore.facts(c, user, statuses=("active", "superseded", "pending"))
+            ],
         }
 
     return await store.read(read)
@@ -179,8 +186,16 @@ async def import_user(store: Store, data: Any, user: str | None = None) -> dict[
                     a.get("undone_at"),
                 ),
             )
+        facts = _import_memories(c, user, data.get("memories") or [], new_ids)
+        # Vectors are derived: queue them to be made again from the imported messages.
+        c.executemany(
+            "INSERT INTO memory_jobs (user_id, message_id, kind, created_at) "
+            "VALUES (?, ?, 'embed', ?)",
+            [(user, new_id, now) for new_id in new_ids.values()],
+        )
         return {
             "conversations": len(data["conversations"]),
+            "memories": facts,
             "messages": count,
             "summaries": len(data["summaries"]),
             "actions": len(data["actions"]),
@@ -190,3 +205,36 @@ async def import_user(store: Store, data: Any, user: str | None = None) -> dict[
         return await store.write(write)
     except (KeyError, TypeError) as e:
         raise ArchiveError(f"the export is missing or has a malformed field: {e}") from e
+
+
+def _import_memories(
+    c: sqlite3.Connection, user: str, memories: list[dict[str, Any]], new_ids: dict[int, int]
+) -> int:
+    """Insert exported facts with their links (sources, superseded_by) mapped to new ids."""
+    fact_ids: dict[int, int] = {}
+    for m in memories:
+        fact_ids[m["id"]] = (
+            c.execute(
+                "INSERT INTO memories (user_id, kind, slot, content, confidence, importance, "
+                "origin, status, recorded_at, valid_from, valid_until, extractor) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (user, m["kind"], m.get("slot"), m["content"], m.get("confidence", 0.5),
+                 m.get("importance", 0.5), m.get("origin", "conversation"),
+                 m.get("status", "active"), m["recorded_at"], m.get("valid_from"),
+                 m.get("valid_until"), m.get("extractor")),
+            ).lastrowid
+            or 0
+        )  # fmt: skip
+        for source in m.get("sources", []):
+            if source in new_ids:
+                c.execute(
+                    "INSERT INTO memory_sources (memory_id, message_id, user_id) VALUES (?, ?, ?)",
+                    (fact_ids[m["id"]], new_ids[source], user),
+                )
+    for m in memories:
+        if m.get("superseded_by") in fact_ids:
+            c.execute(
+                "UPDATE memories SET superseded_by = ? WHERE id = ?",
+                (fact_ids[m["superseded_by"]], fact_ids[m["id"]]),
+            )
+    return len(memories)

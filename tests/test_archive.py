@@ -65,3 +65,41 @@ async def test_malformed_import_writes_nothing(companion: Companion) -> None:
     with pytest.raises(archive.ArchiveError):
         await archive.import_user(companion.store, data)
     assert await companion.store.query("SELECT * FROM conversations") == []
+
+
+async def test_memories_travel_with_the_export(config: Any, tmp_path: Any) -> None:
+    small = await Companion.open(config, embedder=None, model=ScriptedModel(small=True))
+    try:
+        for text in ("My sister is called Anna.", "My sister is called Annie."):
+            _ = [p async for p in small.reply("theo", text)]
+        await small.memory.work()
+        data = json.loads(json.dumps(await archive.export_user(small.store, "theo")))
+    finally:
+        await small.close()
+    assert {m["status"] for m in data["memories"]} == {"active", "superseded"}
+
+    other = load_config(env={"OS1_HOME": str(tmp_path / "new"), "OS1_USER": "theo"})
+    fresh = await Companion.open(other, embedder=None, model=ScriptedModel(small=True))
+    try:
+        counts = await archive.import_user(fresh.store, data)
+        assert counts["memories"] == 2
+        everything = await fresh.memory.facts("theo", include_superseded=True)
+        by_status = {f.status: f for f in everything}
+        assert "Annie" in by_status["active"].content
+        assert by_status["superseded"].superseded_by == by_status["active"].id
+        for fact in everything:  # provenance points at the imported messages
+            rows = await fresh.store.query(
+                "SELECT content FROM messages WHERE id = ? AND user_id = 'theo'",
+                (fact.sources[0],),
+            )
+            assert rows and "sister" in rows[0][0]
+        jobs = await fresh.store.query("SELECT kind FROM memory_jobs WHERE user_id = 'theo'")
+        assert jobs and {j[0] for j in jobs} == {"embed"}  # vectors are made again
+    finally:
+        await fresh.close()
+
+
+async def test_version_1_exports_still_import(companion: Companion) -> None:
+    data = {"format": "os1-export", "version": 1, "user": "theo", "persona": None,
+            "conversations": [], "summaries": [], "actions": []}  # fmt: skip
+    assert (await archive.import_user(companion.store, data))["memories"] == 0

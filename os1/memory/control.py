@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -237,22 +238,5 @@ async def export(memory: Memory, user: str) -> dict[str, Any]:
         "format": "os1-memory",
         "version": 1,
         "user": user,
-        "facts": [
-            {
-                "id": f.id,
-                "kind": f.kind,
-                "slot": f.slot,
-                "content": f.content,
-                "confidence": f.confidence,
-                "importance": f.importance,
-                "origin": f.origin,
-                "status": f.status,
-                "recorded_at": f.recorded_at,
-                "valid_from": f.valid_from,
-                "valid_until": f.valid_until,
-                "superseded_by": f.superseded_by,
-                "sources": list(f.sources),
-            }
-            for f in items
-        ],
+        "facts": [asdict(f) for f in items],
     }
