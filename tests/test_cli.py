@@ -50,6 +50,9 @@ def os1(
         capture_output=True,
         env=full_env,
         timeout=timeout,
+        # No controlling terminal, as in CI: approvals can't be read from /dev/tty, so a
+        # developer running the tests is never asked y/N by a test.
+        start_new_session=True,
     )
     return subprocess.CompletedProcess(
         proc.args,
@@ -229,6 +232,7 @@ def _start_long_reply(home: Path) -> subprocess.Popen[bytes]:
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         env=env,
+        start_new_session=True,
     )
     assert proc.stdout is not None
     os.set_blocking(proc.stdout.fileno(), False)

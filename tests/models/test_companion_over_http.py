@@ -44,7 +44,7 @@ def test_os1_chat_and_models_over_http(llama_server: Any, tmp_path: Path) -> Non
     env = _env(tmp_path, llama_server)
     run = [sys.executable, "-m", "os1"]
     chat = subprocess.run([*run, "chat", "-m", "Hi!"], env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+                          timeout=120, start_new_session=True)  # fmt: skip
     assert chat.returncode == 0, chat.stderr
     assert chat.stdout.strip()
     models = subprocess.run([*run, "models"], env=env, capture_output=True, text=True, timeout=60)
