@@ -310,13 +310,19 @@ def report(title: str, tallies: dict[str, Tally], metrics: Sequence[str]) -> Non
 # Ablations on LoCoMo (each row adds one thing); BEAM runs only the default, since its long
 # messages make every extra embedding variant cost minutes.
 ABLATIONS = {
-    "fts5 only": Tuning(dense_weight=0, neighbour=0, session=0, context=0, rrf_k=60),
-    "dense only": Tuning(lexical_weight=0, neighbour=0, session=0, context=0, rrf_k=60),
-    "rrf (k 60)": Tuning(neighbour=0, session=0, context=0, rrf_k=60),
-    "+ rrf k 10": Tuning(neighbour=0, session=0, context=0),
-    "+ neighbours": Tuning(session=0, context=0),
-    "+ session boost": Tuning(context=0),
-    "+ previous turn embedded (default)": Tuning(),
+    "fts5 only": Tuning(
+        dense_weight=0, neighbour=0, session=0, context=0, feedback_docs=0, brief=0, rrf_k=60
+    ),
+    "dense only": Tuning(
+        lexical_weight=0, neighbour=0, session=0, context=0, feedback_docs=0, brief=0, rrf_k=60
+    ),
+    "rrf (k 60)": Tuning(neighbour=0, session=0, context=0, feedback_docs=0, brief=0, rrf_k=60),
+    "+ rrf k 10": Tuning(neighbour=0, session=0, context=0, feedback_docs=0, brief=0),
+    "+ neighbours": Tuning(session=0, context=0, feedback_docs=0, brief=0),
+    "+ session boost": Tuning(context=0, feedback_docs=0, brief=0),
+    "+ previous turn embedded": Tuning(feedback_docs=0, brief=0),
+    "+ short turns lowered": Tuning(feedback_docs=0),
+    "+ feedback pass (default)": Tuning(),
 }
 
 

@@ -2,13 +2,16 @@
 
 Search ranks ids; this loads what they are (only rows that still exist and belong to
 the user, with their provenance) and lends part of a strong turn's score to the turns
-just before and after it in its conversation, where the answer often is.
+just before and after it in its conversation, where the answer often is. It also runs
+the second, feedback-expanded lexical pass over the words of the best candidates.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from typing import TYPE_CHECKING, Any, Literal
+
+from .lexical import expansion, lexical_ranking
 
 if TYPE_CHECKING:
     from .search import Tuning
@@ -93,3 +96,28 @@ def lend_to_neighbours(
         signals = scores[("message", id_)]
         signals["neighbour"] = share
         signals["rrf"] += share
+
+
+def feed_back(
+    conn: sqlite3.Connection,
+    user: str,
+    query: str,
+    kinds: tuple[Kind, ...],
+    items: dict[tuple[Kind, int], dict[str, Any]],
+    scores: dict[tuple[Kind, int], dict[str, float]],
+    t: Tuning,
+) -> bool:
+    """Rank again with the query plus words shared by the best candidates (`feedback_rank`).
+
+    Returns whether a second pass ran; candidates it adds are loaded into `items`.
+    """
+    best = sorted(items, key=lambda key: -scores[key]["rrf"])[: t.feedback_docs]
+    extra = expansion(query, [items[key]["content"] for key in best], t.feedback_terms)
+    if not extra:
+        return False
+    wider = f"{query} {' '.join(extra)}"
+    for kind in kinds:
+        for rank, id_ in enumerate(lexical_ranking(conn, user, kind, wider, t.depth), 1):
+            scores.setdefault((kind, id_), {"rrf": 0.0})["feedback_rank"] = rank
+    items.update(load(conn, user, {key: s for key, s in scores.items() if key not in items}))
+    return True

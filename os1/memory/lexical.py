@@ -2,7 +2,9 @@
 
 User text never reaches FTS5 syntax: every word is double-quoted, so NEAR, *, -,
 parentheses and column filters are only words. Stop words are dropped, because with
-OR'ed terms they would match nearly everything and only cost time.
+OR'ed terms they would match nearly everything and only cost time. `expansion` picks
+words shared by the best hits for a second pass (pseudo-relevance feedback), and
+`content_words` counts what a text says beyond stop words.
 """
 
 from __future__ import annotations
@@ -107,3 +109,30 @@ def lexical_ranking(
         (match, user, limit),
     ).fetchall()
     return [row[0] for row in rows]
+
+
+def content_words(text: str) -> int:
+    """How many words of `text` are not stop words: "Thanks, see you!" has one."""
+    return sum(w.lower() not in STOP_WORDS for w in _WORD.findall(text))
+
+
+def expansion(query: str, docs: list[str], n: int, min_docs: int = 2) -> list[str]:
+    """Up to `n` words not in `query` found in at least `min_docs` of `docs` (best first).
+
+    Pseudo-relevance feedback: the best hits of a first pass tend to share the words an
+    answer is written in ("painted" for "art", "sunset" for "painting"). Words are ranked
+    by the reciprocal ranks of the hits holding them; stop words, numbers and words under
+    three letters are left out, and terms common in the whole table are dropped later
+    by `_rare_enough` as for any query.
+    """
+    asked = {w.lower().split("'")[0] for w in _WORD.findall(query)}
+    weight: dict[str, float] = {}
+    held: dict[str, int] = {}
+    for rank, doc in enumerate(docs, 1):
+        for w in {w.lower().split("'")[0] for w in _WORD.findall(doc)}:
+            if len(w) < 3 or w in STOP_WORDS or w in asked or w.isdigit():
+                continue
+            held[w] = held.get(w, 0) + 1
+            weight[w] = weight.get(w, 0.0) + 1 / rank
+    kept = sorted((w for w in weight if held[w] >= min_docs), key=lambda w: (-weight[w], w))
+    return kept[:n]

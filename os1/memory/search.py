@@ -3,10 +3,13 @@
 Both the conversation log (messages) and derived facts (memories) are searched, always
 within one user's data. Lexical ranking uses FTS5 over quoted, OR'ed query words (user
 text never reaches FTS syntax); dense ranking uses the user's vectors (see `dense`). The
-rankings are fused by reciprocal rank fusion, then adjusted: turns next to a strong turn
+rankings are fused by reciprocal rank fusion; words shared by the best fused hits feed a
+second lexical pass (pseudo-relevance feedback), fused in at a lower weight. Then the
+scores are adjusted: turns next to a strong turn
 are pulled up (an answer often sits one turn after the words that match), items inside a
 time window the question names are boosted, recent items slightly, important and active
-facts more than superseded ones. Every hit carries the message ids it came from.
+facts more than superseded ones, and very short turns ("Thanks!") are lowered. Every hit
+carries the message ids it came from.
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ from typing import Any, cast
 import numpy as np
 
 from ..store import Store
-from .candidates import Kind, lend_to_neighbours, load
+from .candidates import Kind, feed_back, lend_to_neighbours, load
 from .dense import DenseIndex
 from .embeddings import Embedder, pack
-from .lexical import lexical_ranking
+from .lexical import content_words, lexical_ranking
 from .timeparse import query_window
 
 _TABLE = {"message": "messages", "memory": "memories"}
@@ -64,6 +67,11 @@ class Tuning:
     superseded: float = 0.5  # superseded facts are kept and findable, but below current ones
     pending: float = 0.8
     context: int = 300  # characters of the previous turn embedded with each message
+    feedback_docs: int = 5  # pseudo-relevance feedback: the best fused hits read...
+    feedback_terms: int = 5  # ...for this many words shared by two or more of them...
+    feedback_weight: float = 0.5  # ...searched again with the query, fused at this weight
+    brief_words: int = 12  # items with fewer content words than this are lowered...
+    brief: float = 0.5  # ...by up to this share (none at brief_words, all at none)
 
 
 def approx_tokens(text: str) -> int:
@@ -217,13 +225,11 @@ class Searcher:
             key = (cast(Kind, dense_kind), id_)
             add(key, "dense_rank", rank)
             add(key, "dense_cos", cos)
-        for signals in scores.values():
-            signals["rrf"] = sum(
-                w / (t.rrf_k + signals[s])
-                for s, w in (("bm25_rank", t.lexical_weight), ("dense_rank", t.dense_weight))
-                if s in signals
-            )
+        _fuse(scores, t)
         items = load(conn, user, scores)
+        if t.feedback_docs and t.feedback_terms and t.feedback_weight:
+            if feed_back(conn, user, query, kinds, items, scores, t):
+                _fuse(scores, t)
         if t.neighbour and "message" in kinds:
             lend_to_neighbours(conn, user, items, scores, t)
         if t.session:
@@ -249,6 +255,9 @@ class Searcher:
                 age = max(0.0, (now - when).total_seconds() / 86400)
                 signals["recency"] = math.exp(-age / t.recency_days)
                 score *= 1 + t.recency * signals["recency"]
+            if t.brief and t.brief_words:
+                signals["brief"] = max(0.0, 1 - content_words(item["content"]) / t.brief_words)
+                score *= 1 - t.brief * signals["brief"]
             if kind == "memory":
                 score *= 0.5 + item["importance"]
                 score *= {"superseded": t.superseded, "pending": t.pending}.get(item["status"], 1)
@@ -266,6 +275,17 @@ class Searcher:
             )
         hits.sort(key=lambda h: (-h.score, h.kind, -h.id))
         return hits[:k]
+
+
+def _fuse(scores: dict[tuple[Kind, int], dict[str, float]], t: Tuning) -> None:
+    """Each candidate's reciprocal-rank-fusion score over the rankings it appears in."""
+    weights = (
+        ("bm25_rank", t.lexical_weight),
+        ("dense_rank", t.dense_weight),
+        ("feedback_rank", t.feedback_weight),
+    )
+    for signals in scores.values():
+        signals["rrf"] = sum(w / (t.rrf_k + signals[s]) for s, w in weights if s in signals)
 
 
 def _inserter(values: list[tuple[Any, ...]]) -> Callable[[sqlite3.Connection], None]:

