@@ -85,8 +85,10 @@ async def real_model(turns: int, tokens: int) -> list[list[object]]:
                 bare.append(await plain(model.last))
             else:
                 # Same prompt first through the bare model, then the companion's turn.
+                persona, profile = await companion._persona_or_default("bench")
+                facts = await companion.facts("bench", persona)
                 prompt = await companion._build_prompt(
-                    "bench", 1 << 62, text, await companion.facts("bench")
+                    "bench", 1 << 62, text, facts, persona, profile
                 )
                 bare.append(await plain(prompt))
                 ours.append(await turn())

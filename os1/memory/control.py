@@ -14,14 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import facts as factstore
+from .factbase import spoken_date
 from .memory import Memory
-
-
-def _day(iso: str) -> str:
-    try:
-        return datetime.fromisoformat(iso).strftime("%-d %b %Y")
-    except ValueError:
-        return iso[:10]
 
 
 async def sources_of(memory: Memory, user: str, message_ids: tuple[int, ...]) -> list[Any]:
@@ -51,7 +45,7 @@ async def about(memory: Memory, user: str, *, limit: int = 30) -> str:
         if rows:
             quote = rows[0]["content"].replace("\n", " ")
             quote = quote if len(quote) <= 80 else quote[:77] + "…"
-            source = f' (you said on {_day(rows[0]["created_at"])}: "{quote}")'
+            source = f' (you said on {spoken_date(rows[0]["created_at"])}: "{quote}")'
         lines.append(f"- [{fact.id}] {fact.content}{source}")
     if len(items) > limit:
         lines.append(f"…and {len(items) - limit} more (`os1 memory list`).")
@@ -209,7 +203,7 @@ async def consolidate(memory: Memory, user: str) -> dict[str, int]:
             note = factstore.Fact(
                 kind="insight",
                 slot=slot,
-                content=f"Follow up after {_day(fact.valid_from)}: {fact.content}",
+                content=f"Follow up after {spoken_date(fact.valid_from)}: {fact.content}",
                 confidence=fact.confidence,
                 importance=0.6,
                 valid_from=fact.valid_from,

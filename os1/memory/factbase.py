@@ -174,6 +174,15 @@ def slot_history(conn: sqlite3.Connection, user: str, slot: str) -> list[StoredF
     return [_row(r) for r in rows]
 
 
+def spoken_date(iso: str) -> str:
+    """ "8 May 2023" for an ISO time; the text itself if it is not one."""
+    try:
+        at = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return str(iso)[:10]
+    return f"{at.day} {at.strftime('%B %Y')}"
+
+
 def _when(text: str) -> str:
     at = datetime.fromisoformat(text)
     # Resolved months are stored as their first midnight: say "March 2023", not "1 March".

@@ -21,6 +21,7 @@ from ..store import Store
 from . import facts as factstore
 from .embeddings import Embedder
 from .extract import extract
+from .factbase import moment
 from .search import Hit, Searcher
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,6 @@ PROFILE_KINDS = ("identity", "relationship", "state", "preference", "plan")
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
-
-
-def parse_time(text: str) -> datetime:
-    when = datetime.fromisoformat(text)
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 class Memory:
@@ -148,7 +144,7 @@ class Memory:
             "SELECT consolidated_at FROM memory_settings WHERE user_id = ?", (user,)
         )
         last = row["consolidated_at"] if row else None
-        if last and (datetime.now(UTC) - parse_time(last)).total_seconds() < CONSOLIDATE_EVERY:
+        if last and (datetime.now(UTC) - moment(last)).total_seconds() < CONSOLIDATE_EVERY:
             return
         try:
             await consolidate(self, user)
@@ -163,7 +159,7 @@ class Memory:
         found = await extract(
             None if small else self.model,
             job["content"][:MAX_EXTRACT_CHARS],
-            said_at=parse_time(job["said_at"]),
+            said_at=moment(job["said_at"]),
             name=await self._name(user),
             use_model=not small,
         )

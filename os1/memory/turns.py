@@ -8,11 +8,11 @@ allowed to make a shared past up.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..actions import ActionError, Approver, Outcome
 from . import control, intents
+from .factbase import spoken_date
 from .search import Hit
 
 if TYPE_CHECKING:
@@ -29,16 +29,9 @@ def query_of(text: str) -> str:
     return text if len(text) <= 2000 else text[:1000] + " " + text[-1000:]
 
 
-def _day(iso: str) -> str:
-    try:
-        return datetime.fromisoformat(iso).strftime("%-d %B %Y")
-    except ValueError:
-        return iso[:10]
-
-
 def lexical(hit: Hit) -> bool:
     """The hit shares words with the question, not only a vague closeness of meaning."""
-    return any(key.startswith(("bm25", "lexical", "fts")) for key in hit.signals)
+    return "bm25_rank" in hit.signals
 
 
 def _said(outcome: Outcome, proposed: str, declined: str) -> str:
@@ -114,7 +107,7 @@ async def _answer_question(companion: Companion, user: str, text: str, asked: in
     facts = [h for h in facts if h.id in active]
     if facts:
         best = facts[0]
-        return f"You told me on {_day(best.created_at)}: {best.content}"
+        return f"You told me on {spoken_date(best.created_at)}: {best.content}"
     hits = [h for h in await search(user, query_of(text), k=5, kinds=("message",)) if lexical(h)]
     ids = [h.id for h in hits if h.kind == "message"]
     marks = ",".join("?" * len(ids))
@@ -133,7 +126,7 @@ async def _answer_question(companion: Companion, user: str, text: str, asked: in
         and not h.content.rstrip().endswith("?")
     ]  # fmt: skip
     if said:
-        return f'On {_day(said[0].created_at)} you said: "{said[0].content}"'
+        return f'On {spoken_date(said[0].created_at)} you said: "{said[0].content}"'
     return NOT_REMEMBERED
 
 
@@ -165,7 +158,7 @@ async def context_block(
     if profile:
         lines.append("What you know about them:\n" + profile)
     recalled = [
-        f"- ({_day(h.created_at)}) {h.content}"
+        f"- ({spoken_date(h.created_at)}) {h.content}"
         for h in hits
         if not (h.kind == "message" and h.id in exclude)
     ]
