@@ -226,6 +226,263 @@ def m006_consolidation(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE memory_settings ADD COLUMN consolidated_at TEXT")
 
 
+@migration
+def m007_mail(db: sqlite3.Connection) -> None:
+    # Accounts: where mail comes from and goes to. The password is never stored here:
+    # `secret` says how to get it (a command to run, or the system keyring).
+    db.execute(
+        """CREATE TABLE mail_accounts (
+            id INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            name TEXT NOT NULL,
+            address TEXT NOT NULL,
+            display_name TEXT NOT NULL DEFAULT '',
+            imap_host TEXT, imap_port INTEGER, imap_security TEXT NOT NULL DEFAULT 'ssl',
+            imap_username TEXT,
+            smtp_host TEXT, smtp_port INTEGER, smtp_security TEXT NOT NULL DEFAULT 'starttls',
+            smtp_username TEXT,
+            secret TEXT NOT NULL DEFAULT '{}',
+            folders TEXT NOT NULL DEFAULT '["INBOX"]',
+            archive_folder TEXT NOT NULL DEFAULT 'Archive',
+            created_at TEXT NOT NULL,
+            UNIQUE (user_id, name)
+        )"""
+    )
+    # Raw messages and attachments, stored once by content hash (per user: no sharing
+    # of blobs across users, so one user's import can never reveal another's mail).
+    db.execute(
+        """CREATE TABLE mail_blobs (
+            user_id TEXT NOT NULL REFERENCES users(id),
+            hash TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (user_id, hash)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE mail_messages (
+            id INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            account TEXT,
+            folder TEXT NOT NULL DEFAULT 'INBOX',
+            raw_hash TEXT NOT NULL,
+            message_id TEXT,
+            in_reply_to TEXT,
+            refs TEXT NOT NULL DEFAULT '[]',
+            thread_id INTEGER,
+            subject TEXT NOT NULL DEFAULT '',
+            from_name TEXT NOT NULL DEFAULT '',
+            from_addr TEXT NOT NULL DEFAULT '',
+            to_addrs TEXT NOT NULL DEFAULT '[]',
+            cc_addrs TEXT NOT NULL DEFAULT '[]',
+            date TEXT,
+            body TEXT NOT NULL DEFAULT '',
+            quoted TEXT NOT NULL DEFAULT '',
+            signature TEXT NOT NULL DEFAULT '',
+            headers TEXT NOT NULL DEFAULT '{}',
+            flags TEXT NOT NULL DEFAULT '',
+            from_me INTEGER NOT NULL DEFAULT 0,
+            category TEXT CHECK (category IN
+                ('personal', 'work', 'transactional', 'newsletter', 'junk')),
+            importance REAL,
+            reason TEXT,
+            triaged_by TEXT,
+            status TEXT NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'unparsed')),
+            error TEXT,
+            imported_at TEXT NOT NULL,
+            UNIQUE (user_id, raw_hash)
+        )"""
+    )
+    db.execute("CREATE INDEX mail_messages_date ON mail_messages(user_id, folder, date)")
+    db.execute("CREATE INDEX mail_messages_msgid ON mail_messages(user_id, message_id)")
+    db.execute("CREATE INDEX mail_messages_reply ON mail_messages(user_id, in_reply_to)")
+    db.execute("CREATE INDEX mail_messages_thread ON mail_messages(user_id, thread_id)")
+    db.execute("CREATE INDEX mail_messages_from ON mail_messages(user_id, from_addr)")
+    cols = "subject, from_name, from_addr, body"
+    db.execute(
+        f"CREATE VIRTUAL TABLE mail_fts USING fts5({cols}, content='mail_messages', "
+        "content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')"
+    )
+    new_values = "new.subject, new.from_name, new.from_addr, new.body"
+    old_values = "old.subject, old.from_name, old.from_addr, old.body"
+    db.execute(
+        "CREATE TRIGGER mail_fts_insert AFTER INSERT ON mail_messages BEGIN "
+        f"INSERT INTO mail_fts(rowid, {cols}) VALUES (new.id, {new_values}); END"
+    )
+    db.execute(
+        "CREATE TRIGGER mail_fts_delete AFTER DELETE ON mail_messages BEGIN "
+        f"INSERT INTO mail_fts(mail_fts, rowid, {cols}) "
+        f"VALUES ('delete', old.id, {old_values}); END"
+    )
+    db.execute(
+        "CREATE TRIGGER mail_fts_update AFTER UPDATE OF subject, from_name, from_addr, body "
+        "ON mail_messages BEGIN "
+        f"INSERT INTO mail_fts(mail_fts, rowid, {cols}) "
+        f"VALUES ('delete', old.id, {old_values}); "
+        f"INSERT INTO mail_fts(rowid, {cols}) VALUES (new.id, {new_values}); END"
+    )
+    db.execute(
+        """CREATE TABLE mail_attachments (
+            id INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            message_id INTEGER NOT NULL REFERENCES mail_messages(id) ON DELETE CASCADE,
+            filename TEXT NOT NULL DEFAULT '',
+            content_type TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            hash TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX mail_attachments_message ON mail_attachments(message_id)")
+    db.execute(
+        """CREATE TABLE mail_vectors (
+            message_id INTEGER NOT NULL REFERENCES mail_messages(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (message_id, model)
+        )"""
+    )
+    db.execute("CREATE INDEX mail_vectors_user ON mail_vectors(user_id, model)")
+    # IMAP: which server UID is which stored message, per folder and UIDVALIDITY.
+    db.execute(
+        """CREATE TABLE mail_imap_uids (
+            user_id TEXT NOT NULL REFERENCES users(id),
+            account TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,
+            uid INTEGER NOT NULL,
+            message_id INTEGER NOT NULL REFERENCES mail_messages(id) ON DELETE CASCADE,
+            flags TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (user_id, account, folder, uid)
+        )"""
+    )
+    db.execute("CREATE INDEX mail_imap_uids_message ON mail_imap_uids(message_id)")
+    db.execute(
+        """CREATE TABLE mail_imap_state (
+            user_id TEXT NOT NULL REFERENCES users(id),
+            account TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,
+            last_uid INTEGER NOT NULL DEFAULT 0,
+            synced_at TEXT,
+            PRIMARY KEY (user_id, account, folder)
+        )"""
+    )
+    # Local changes (flags, moves) waiting to be written back to the server.
+    db.execute(
+        """CREATE TABLE mail_pending (
+            id INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            account TEXT NOT NULL,
+            message_id INTEGER NOT NULL,
+            op TEXT NOT NULL CHECK (op IN ('move', 'flags')),
+            args TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE mail_imports (
+            user_id TEXT NOT NULL REFERENCES users(id),
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            position INTEGER NOT NULL DEFAULT 0,
+            added INTEGER NOT NULL DEFAULT 0,
+            done INTEGER NOT NULL DEFAULT 0,
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (user_id, source)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE mail_drafts (
+            id INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            account TEXT,
+            reply_to INTEGER REFERENCES mail_messages(id) ON DELETE SET NULL,
+            to_addrs TEXT NOT NULL DEFAULT '[]',
+            cc_addrs TEXT NOT NULL DEFAULT '[]',
+            subject TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL DEFAULT '',
+            attachments TEXT NOT NULL DEFAULT '[]',
+            status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'sent', 'discarded')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            sent_at TEXT
+        )"""
+    )
+
+
+@migration
+def m008_people(db: sqlite3.Connection) -> None:
+    # The people of the user's life, from address books, mail and memory.
+    db.execute(
+        """CREATE TABLE people (
+            id INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            name TEXT NOT NULL,
+            emails TEXT NOT NULL DEFAULT '[]',
+            phones TEXT NOT NULL DEFAULT '[]',
+            org TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '',
+            relation TEXT NOT NULL DEFAULT '',
+            sources TEXT NOT NULL DEFAULT '[]',
+            uid TEXT,
+            vcard TEXT,
+            merged_into INTEGER REFERENCES people(id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX people_user ON people(user_id, name)")
+    db.execute(
+        """CREATE TABLE people_emails (
+            user_id TEXT NOT NULL REFERENCES users(id),
+            email TEXT NOT NULL,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            PRIMARY KEY (user_id, email)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE contact_sources (
+            user_id TEXT NOT NULL REFERENCES users(id),
+            url TEXT NOT NULL,
+            sync_token TEXT,
+            etags TEXT NOT NULL DEFAULT '{}',
+            synced_at TEXT,
+            PRIMARY KEY (user_id, url)
+        )"""
+    )
+
+
+@migration
+def m009_letters(db: sqlite3.Connection) -> None:
+    # The letter studio: personal letters, per recipient, with their versions.
+    db.execute(
+        """CREATE TABLE letters (
+            id INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            recipient TEXT NOT NULL,
+            person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+            written_for TEXT,
+            title TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'final')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX letters_user ON letters(user_id, recipient)")
+    db.execute(
+        """CREATE TABLE letter_versions (
+            id INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            letter_id INTEGER NOT NULL REFERENCES letters(id) ON DELETE CASCADE,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+
+
 def apply_migrations(db: sqlite3.Connection) -> list[str]:
     """Apply what has not been applied yet, each in its own transaction; return their names."""
     db.execute(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import servers
+from servers import SMTPServer
 
 from os1.companion import Companion
 from os1.config import Config, load_config
@@ -42,3 +44,10 @@ async def store(home: Path) -> AsyncIterator[Store]:
     s = await Store.open(home / "os1.db")
     yield s
     await s.close()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPServer]:
+    """A real SMTP server on loopback (aiosmtpd); what it receives is in `.received`."""
+    with servers.smtp_server() as server:
+        yield server

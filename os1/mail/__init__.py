@@ -1,0 +1,1 @@
+"""Mail: import, sync, triage, drafts and sending — sending and deleting only with a yes."""
