@@ -1,9 +1,10 @@
 """The user's mail in the database: messages, raw bytes and attachments, threads.
 
-Every message is stored with its raw bytes, once, keyed by their SHA-256: importing
-the same archive twice, or a message that is both in an mbox and on the IMAP
-server, adds nothing. A message that cannot be parsed is stored too — raw, marked
-`unparsed`, with the reason — so an import never loses anything. Threads follow
+Every message is stored with its raw bytes, once, keyed by their SHA-256 (with line
+endings normalised): importing the same archive twice, or a message that is both in
+an mbox and on the IMAP server, adds nothing. A message that cannot be parsed is
+stored too — raw, marked `unparsed`, with the reason — so an import never loses
+anything. Threads follow
 Message-ID, In-Reply-To and References, whichever order the messages arrive in.
 Functions here take a connection and run inside the caller's write transaction.
 """
@@ -38,6 +39,12 @@ class Added:
 
 def digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
+
+
+def message_key(raw: bytes) -> str:
+    """The hash a message is known by: the same mail read from an mbox (LF line ends)
+    and from an IMAP server (CRLF) is one message, not two."""
+    return digest(raw.replace(b"\r\n", b"\n").rstrip())
 
 
 def put_blob(c: sqlite3.Connection, user: str, data: bytes, hash_: str | None = None) -> str:
@@ -75,7 +82,7 @@ def add_message(
     parsed: ParsedMail | MailParseError | None = None,
 ) -> Added:
     """Store one raw message (parsed here unless the caller parsed it already)."""
-    raw_hash = digest(raw)
+    raw_hash = message_key(raw)
     existing = find(c, user, raw_hash)
     if existing is not None:
         return Added(existing, False)
