@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +39,17 @@ class MailHit:
 
 def _text(row: sqlite3.Row) -> str:
     return f"{row['subject']}\n{row['from_name']} <{row['from_addr']}>\n{row['body']}"[:EMBED_CHARS]
+
+
+def _inserter(values: list[tuple[Any, ...]]) -> Callable[[sqlite3.Connection], None]:
+    def write(c: sqlite3.Connection) -> None:
+        c.executemany(
+            "INSERT OR IGNORE INTO mail_vectors (message_id, user_id, model, vector) "
+            "VALUES (?, ?, ?, ?)",
+            values,
+        )
+
+    return write
 
 
 class _Vectors:
@@ -88,13 +101,7 @@ class MailSearch:
             values = [
                 (r["id"], user, embedder.name, pack(v)) for r, v in zip(part, vectors, strict=True)
             ]
-            await self.store.write(
-                lambda c, values=values: c.executemany(
-                    "INSERT OR IGNORE INTO mail_vectors (message_id, user_id, model, vector) "
-                    "VALUES (?, ?, ?, ?)",
-                    values,
-                )
-            )
+            await self.store.write(_inserter(values))
             done += len(part)
         return done
 
