@@ -15,7 +15,12 @@ import pluggy
 
 from . import hookspecs
 
-DEFAULT_PLUGINS = ("os1.builtin_tools", "os1.memory.tools", "os1.mail.tools")
+DEFAULT_PLUGINS = (
+    "os1.builtin_tools",
+    "os1.memory.tools",
+    "os1.mail.tools",
+    "os1.letters.tools",
+)
 
 pm = pluggy.PluginManager("os1")
 pm.add_hookspecs(hookspecs)
