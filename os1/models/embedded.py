@@ -41,12 +41,38 @@ REPLY = "reply"  # the decision "answer in words" when the model may choose tool
 _MIN_CALL_TOKENS = 256  # a cut-off tool call is useless, so calls get at least this budget
 
 
+_MAX_REPEAT = 16  # larger bounds are dropped from grammars (and checked after decoding)
+
+
+def grammar_schema(schema: Any) -> Any:
+    """The schema with big length bounds removed, for turning into a grammar.
+
+    llama.cpp spells `maxLength: 500` as 500 nested optional rules; a few such strings
+    across many tools exceed its parser's limits, and it fails hard. The bounds still hold:
+    tool arguments are validated against the full schema before anything runs.
+    """
+    if isinstance(schema, list):
+        return [grammar_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        k: grammar_schema(v)
+        for k, v in schema.items()
+        if not (
+            k in ("maxLength", "minLength", "maxItems", "minItems")
+            and isinstance(v, int)
+            and v > _MAX_REPEAT
+        )
+    }
+
+
 @functools.lru_cache(maxsize=64)
 def _grammar(schema_json: str) -> Any:
     from llama_cpp import LlamaGrammar
 
     try:
-        return LlamaGrammar.from_json_schema(schema_json, verbose=False)
+        safe = json.dumps(grammar_schema(json.loads(schema_json)))
+        return LlamaGrammar.from_json_schema(safe, verbose=False)
     except Exception as e:  # the converter raises bare Exceptions for unsupported schema parts
         raise ModelError(f"llama.cpp cannot turn this JSON schema into a grammar: {e}") from e
 
