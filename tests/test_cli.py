@@ -185,6 +185,20 @@ def test_doctor_on_a_fresh_machine(home: Path) -> None:
     assert "llama.cpp build runs a prompt" in result.stdout
 
 
+def test_doctor_checks_mail_passwords_without_showing_them(home: Path) -> None:
+    add = ["mail", "account", "add"]
+    common = ["--smtp-host", "127.0.0.1", "--smtp-user", "theo"]
+    assert os1(home, *add, "good", "--address", "t@example.com", *common,
+               "--password-command", "echo s3cret-pw").returncode == 0  # fmt: skip
+    assert os1(home, *add, "bad", "--address", "u@example.com", *common,
+               "--password-command", "false").returncode == 0  # fmt: skip
+    result = os1(home, "doctor")
+    assert result.returncode == 1
+    assert "mail account 'good' (t@example.com): password found" in result.stdout
+    assert "mail account 'bad'" in result.stdout and "exited 1" in result.stdout
+    assert "s3cret-pw" not in result.stdout + result.stderr
+
+
 def test_config_and_models(home: Path) -> None:
     assert os1(home, "config", "set", "temperature", "0.3").returncode == 0
     shown = os1(home, "config")

@@ -53,6 +53,22 @@ def doctor(settings: Settings) -> None:
     sys.exit(0 if ok else 1)
 
 
+async def _check_mail_accounts(store: Store, user: str) -> bool:
+    """Each mail account's password source works (the password itself is never shown)."""
+    from ..mail import accounts as mailaccounts
+
+    ok = True
+    for account in await mailaccounts.accounts(store, user):
+        login = account.imap_username or account.smtp_username
+        try:
+            found = await mailaccounts.password(account, login) if login else None
+            source = "no login" if found is None else "password found"
+            ok &= _check(True, f"mail account {account.name!r} ({account.address}): {source}")
+        except mailaccounts.AccountError as e:
+            ok &= _check(False, f"mail account {account.name!r}", str(e))
+    return ok
+
+
 @run
 async def _run_doctor(config: Any) -> bool:
     from ..models import get_model
@@ -79,6 +95,7 @@ async def _run_doctor(config: Any) -> bool:
             f"database {config.db_path}: {result}",
             "restore from an `os1 export` file with `os1 import`",
         )
+        ok &= await _check_mail_accounts(store, config.user)
     finally:
         await store.close()
     try:
