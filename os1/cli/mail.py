@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from email.utils import formataddr
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..actions import Outcome
 from ..companion import Companion
 from ..mail import accounts as mailaccounts
 from ..mail.importer import ImportError_, import_path
@@ -32,6 +34,32 @@ async def with_companion(
         fail(str(e), EX_CONFIG)
     finally:
         await companion.close()
+
+
+def utf8(value: str, what: str) -> str:
+    """`value` (an argument or piped text) if it is valid UTF-8; else a clear error, nothing saved.
+
+    Python hands over undecodable argv and stdin bytes as lone surrogates, which SQLite and
+    mail headers cannot hold.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        fail(f"{what} is not UTF-8 text (character {e.start + 1}); nothing was saved", EX_DATAERR)
+    return value
+
+
+def said(outcome: Outcome, declined: str, done: str = "") -> None:
+    """What came of an action asked for here; a failure or a no exits non-zero."""
+    if outcome.status == "proposed":
+        click.echo(f"{outcome.output}\nSay yes with `os1 approve {outcome.action_id}`.")
+    elif outcome.status == "declined":
+        click.echo(declined)
+        sys.exit(1)
+    elif outcome.status == "failed":
+        fail(outcome.output, 1)
+    else:
+        click.echo(outcome.output + (f"\n{done}" if done else ""))
 
 
 def short(row: Any) -> str:
@@ -58,13 +86,16 @@ def account() -> None:
 @click.option("--address", required=True, help="Your address on this account.")
 @click.option("--display-name", default="", help="The name your mail is sent under.")
 @click.option("--imap-host")
-@click.option("--imap-port", type=int)
+@click.option("--imap-port", type=click.IntRange(1, 65535))
 @click.option("--imap-security", type=click.Choice(mailaccounts.SECURITY), default="ssl")
 @click.option("--imap-user", help="IMAP login (default: the address).")
 @click.option("--smtp-host")
-@click.option("--smtp-port", type=int)
+@click.option("--smtp-port", type=click.IntRange(1, 65535))
 @click.option("--smtp-security", type=click.Choice(mailaccounts.SECURITY), default="starttls")
 @click.option("--smtp-user", help="SMTP login (default: the IMAP login, if any).")
+@click.option(
+    "--no-smtp-login", is_flag=True, help="The SMTP server takes mail without a login (a relay)."
+)
 @click.option("--password-command", help='A command that prints the password, e.g. "pass mail".')
 @click.option("--keyring", "keyring_service", help="Take the password from the system keyring.")
 @click.option("--folder", "folders", multiple=True, help="Folders to sync (default: INBOX).")
@@ -74,6 +105,8 @@ def account_add(settings: Settings, name: str, **o: Any) -> None:
     """Add (or replace) the account NAME."""
     if o["password_command"] and o["keyring_service"]:
         fail("give either --password-command or --keyring, not both", EX_CONFIG)
+    if o["smtp_user"] and o["no_smtp_login"]:
+        fail("give either --smtp-user or --no-smtp-login, not both", EX_CONFIG)
     secret = (
         {"command": o["password_command"]}
         if o["password_command"]
@@ -82,6 +115,7 @@ def account_add(settings: Settings, name: str, **o: Any) -> None:
         else {}
     )
     login = o["imap_user"] or (o["address"] if o["imap_host"] and secret else None)
+    smtp_login = None if o["no_smtp_login"] else (o["smtp_user"] or (login if secret else None))
     try:
         acct = mailaccounts.Account(
             name=name,
@@ -94,7 +128,7 @@ def account_add(settings: Settings, name: str, **o: Any) -> None:
             smtp_host=o["smtp_host"],
             smtp_port=o["smtp_port"],
             smtp_security=o["smtp_security"],
-            smtp_username=o["smtp_user"] or (login if secret else None),
+            smtp_username=smtp_login,
             secret=secret,
             folders=tuple(o["folders"]) or ("INBOX",),
             archive_folder=o["archive_folder"],
@@ -167,7 +201,7 @@ def import_(settings: Settings, paths: tuple[Path, ...]) -> None:
 @click.option(
     "--category", type=click.Choice(["personal", "work", "transactional", "newsletter", "junk"])
 )
-@click.option("-n", "limit", default=20, show_default=True)
+@click.option("-n", "limit", default=20, show_default=True, type=click.IntRange(1))
 @click.pass_obj
 def list_(settings: Settings, folder: str, category: str | None, limit: int) -> None:
     """The newest messages in a folder (* = unread)."""
@@ -215,16 +249,20 @@ def show(settings: Settings, message_id: int, thread: bool, raw: bool) -> None:
         sys.stdout.buffer.write(data)
         return
     for row in rows:
-        click.secho(f"#{row['id']}  {row['subject']}", bold=True)
-        click.echo(f"From: {row['from_name']} <{row['from_addr']}>")
+        if row["status"] == "unparsed":
+            click.secho(f"#{row['id']}  (could not be parsed: {row['error']})", bold=True)
+            click.echo(
+                f"Kept raw in {row['folder']}; see it with `os1 mail show {row['id']} --raw`."
+            )
+            continue
+        click.secho(f"#{row['id']}  {row['subject'] or '(no subject)'}", bold=True)
+        click.echo(f"From: {formataddr((row['from_name'], row['from_addr'])) or '(unknown)'}")
         click.echo(f"To: {', '.join(json.loads(row['to_addrs']))}")
         click.echo(f"Date: {row['date'] or 'unknown'}   Folder: {row['folder']}")
         if row["category"]:
             click.echo(
                 f"Triage: {row['category']}, importance {row['importance']:.1f} — {row['reason']}"
             )
-        if row["status"] == "unparsed":
-            click.secho(f"(could not be parsed: {row['error']}; see --raw)", fg="yellow")
         click.echo("\n" + row["body"] + "\n")
     for f in files:
         click.echo(
@@ -234,11 +272,12 @@ def show(settings: Settings, message_id: int, thread: bool, raw: bool) -> None:
 
 @mail.command()
 @click.argument("query")
-@click.option("-n", "limit", default=10, show_default=True)
+@click.option("-n", "limit", default=10, show_default=True, type=click.IntRange(1))
 @click.option("--meaning/--words", default=True, help="Also search by meaning (default).")
 @click.pass_obj
 def search(settings: Settings, query: str, limit: int, meaning: bool) -> None:
     """Search your mail by words and meaning."""
+    utf8(query, "the query")
 
     async def go(c: Companion, user: str) -> list[Any]:
         searcher = MailSearch(c.store, c.memory.searcher.embedder if meaning else None)
@@ -254,7 +293,7 @@ def search(settings: Settings, query: str, limit: int, meaning: bool) -> None:
 
 
 @mail.command()
-@click.option("--limit", type=int, help="Embed at most this many (newest first).")
+@click.option("--limit", type=click.IntRange(1), help="Embed at most this many (newest first).")
 @click.pass_obj
 def index(settings: Settings, limit: int | None) -> None:
     """Prepare mail for search by meaning (runs on this machine; can take a while)."""

@@ -258,6 +258,8 @@ async def _actions(settings: Settings, verb: str, arg: Any) -> None:
         else:
             outcome = await (acts.approve if verb == "approve" else acts.decline)(cfg.user, arg)
             click.echo(outcome.output)
+            if outcome.status == "failed":
+                sys.exit(1)  # approved, but it could not be done: say so to scripts too
     finally:
         await companion.close()
 

@@ -74,8 +74,14 @@ def kind_of(path: Path) -> str:
     if not path.exists():
         raise ImportError_(f"{path} does not exist")
     with path.open("rb") as f:
-        head = f.read(5)
-    return "mbox" if head == b"From " else "eml"
+        head = f.read(1024)
+    if head.startswith(b"From "):
+        return "mbox"
+    if _HEADER.match(head) and b"\x00" not in head:
+        return "eml"
+    raise ImportError_(
+        f"{path} is not mail: OS1 imports Maildir folders, mbox files and .eml messages"
+    )
 
 
 def _unescape(line: bytes) -> bytes:

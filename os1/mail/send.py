@@ -26,7 +26,7 @@ from ..actions import Approver, Effect, Outcome, Tool, ToolContext, ToolResult
 from ..hookspecs import hookimpl
 from ..store import Store
 from . import store as mailstore
-from .accounts import Account, get_account, my_addresses
+from .accounts import Account, AccountError, get_account, my_addresses
 from .compose import (
     Draft,
     DraftError,
@@ -106,7 +106,12 @@ async def send_arguments(store: Store, user: str, draft_id: int) -> dict[str, An
     draft = await get_draft(store, user, draft_id)
     if draft.status != "draft":
         raise DraftError(f"draft {draft_id} is {draft.status}; only a draft can be sent")
-    msg, _, _ = await build(store, user, draft)
+    msg, account, _ = await build(store, user, draft)
+    if not account.smtp_host:  # asking for a yes to what cannot be sent would waste it
+        raise AccountError(
+            f"account {account.name!r} has no SMTP server to send through; add it again with "
+            "--smtp-host (`os1 mail account add --help`)"
+        )
     return {"draft_id": draft_id, "message": shown(msg, draft)}
 
 

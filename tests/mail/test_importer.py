@@ -193,6 +193,10 @@ async def test_not_importable(store: Store, tmp_path: Path) -> None:
     (tmp_path / "folder").mkdir()
     with pytest.raises(ImportError_, match="not a Maildir"):
         await import_path(store, USER, tmp_path / "folder")
+    (tmp_path / "notes.txt").write_text("Just some notes.\nNot mail.")
+    with pytest.raises(ImportError_, match="is not mail"):
+        await import_path(store, USER, tmp_path / "notes.txt")
+    assert await _count(store) == 0
 
 
 RUNNER = textwrap.dedent(
