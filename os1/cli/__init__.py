@@ -102,7 +102,7 @@ def cli(ctx: click.Context, user: str | None, model: str | None, incognito: bool
 
 def main() -> None:
     from .. import plugins
-    from . import chat, contacts, letters, mail, manage, memory  # noqa: F401 - registers the subcommands
+    from . import chat, contacts, letters, mail, mail_in, mail_out, manage, memory  # noqa: F401
 
     plugins.load_installed()
     cli()
