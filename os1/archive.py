@@ -13,16 +13,25 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from . import archive_records as records
+from .archive_records import ArchiveError
 from .memory import facts as factstore
 from .store import Store
 
+__all__ = ["FORMAT", "VERSION", "ArchiveError", "check_archive", "export_user", "import_user"]
+
 FORMAT = "os1-export"
-VERSION = 2
-"""2 added "memories" (facts with sources); version-1 files still import."""
+VERSION = 3
+"""2 added "memories" (facts with sources); 3 added people, letters, mail drafts and
+accounts, and address-book state. Version-1 and -2 files still import."""
 
-
-class ArchiveError(Exception):
-    """The file cannot be imported (wrong format, newer version, home not empty)."""
+# What a user who is "already here" has: import never merges into any of it.
+_ALREADY = {
+    "conversations": "conversations", "messages": "messages", "personas": "a persona",
+    "actions": "actions", "memories": "memories", "people": "people", "letters": "letters",
+    "mail_messages": "mail", "mail_drafts": "mail drafts", "mail_accounts": "mail accounts",
+    "contact_problems": "unreadable cards", "contact_sources": "address books",
+}  # fmt: skip
 
 
 def _rows(c: sqlite3.Connection, sql: str, *params: Any) -> list[dict[str, Any]]:
@@ -57,6 +66,12 @@ async def export_user(store: Store, user: str) -> dict[str, Any]:
             a.pop("user_id")
             a["arguments"] = json.loads(a["arguments"])
             a["undo"] = json.loads(a["undo"]) if a["undo"] else None
+        memories = []
+        for f in factstore.facts(c, user, statuses=("active", "superseded", "pending")):
+            m = asdict(f)
+            if "mail_sources" in m:  # mail travels as an mbox: name it by its Message-ID
+                m["mail_sources"] = records.mail_refs(c, user, m["mail_sources"])
+            memories.append(m)
         return {
             "format": FORMAT,
             "version": VERSION,
@@ -72,10 +87,8 @@ async def export_user(store: Store, user: str) -> dict[str, Any]:
                 user,
             ),
             "actions": actions,
-            "memories": [
-                asdict(f)
-                for f in factstore.facts(c, user, statuses=("active", "superseded", "pending"))
-            ],
+            "memories": memories,
+            **records.export_records(c, user),
         }
 
     return await store.read(read)
@@ -86,7 +99,9 @@ def check_archive(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ArchiveError('this is not an OS1 export file (no "format": "os1-export")')
     version = data.get("version")
-    if not isinstance(version, int) or version > VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ArchiveError(f"this export has no valid version ({version!r})")
+    if version > VERSION:
         raise ArchiveError(
             f"this export is version {version!r}; this OS1 reads up to version {VERSION}. "
             "Upgrade OS1 to import it."
@@ -94,6 +109,20 @@ def check_archive(data: Any) -> dict[str, Any]:
     for key in ("user", "conversations", "summaries", "actions"):
         if key not in data:
             raise ArchiveError(f"the export has no {key!r}")
+    if not isinstance(data["user"], str) or not data["user"]:
+        raise ArchiveError(f"the export's user should be a name, not {data['user']!r}")
+    for key in ("persona", "profile"):
+        if not isinstance(data.get(key), dict | None):
+            raise ArchiveError(f"the export's {key} should be an object or null")
+    for i, conv in enumerate(records.check_rows(data["conversations"], "conversations",
+                                                records.CONVERSATION)):  # fmt: skip
+        records.check_rows(conv.get("messages", []), f"conversations[{i}].messages",
+                           records.MESSAGE)  # fmt: skip
+    records.check_rows(data["summaries"], "summaries", records.SUMMARY)
+    records.check_rows(data["actions"], "actions", records.ACTION)
+    records.check_rows(data.get("memories") or [], "memories", records.MEMORY)
+    if version >= 3:
+        records.check_records(data)
     return data
 
 
@@ -101,17 +130,18 @@ async def import_user(store: Store, data: Any, user: str | None = None) -> dict[
     """Restore an export as `user` (default: the user it was exported from), in one transaction.
 
     Refuses when that user already has data here: importing merges nothing and
-    overwrites nothing.
+    overwrites nothing. Every row gets a new id and `user`; ids in the file only link
+    its rows to each other. Mail is not in the file (see `os1.mail.export`).
     """
     data = check_archive(data)
     user = user or data["user"]
     now = datetime.now(UTC).isoformat()
 
     def write(c: sqlite3.Connection) -> dict[str, int]:
-        for table in ("messages", "personas", "actions"):
+        for table, what in _ALREADY.items():
             if c.execute(f"SELECT 1 FROM {table} WHERE user_id = ? LIMIT 1", (user,)).fetchone():
                 raise ArchiveError(
-                    f"{user} already has {table} in this home; import only into an empty home "
+                    f"{user} already has {what} in this home; import only into an empty home "
                     "(set OS1_HOME to a new folder) or as another user (--user)."
                 )
         c.execute("INSERT OR IGNORE INTO users (id, created_at) VALUES (?, ?)", (user, now))
@@ -165,6 +195,8 @@ async def import_user(store: Store, data: Any, user: str | None = None) -> dict[
                     ),
                 )
         for a in data["actions"]:
+            # Kept as history, but not undoable here: undo data names rows by the ids of the
+            # home it came from, which are other rows (or another letter) in this one.
             c.execute(
                 "INSERT INTO actions (user_id, tool, effect, arguments, summary, status, "
                 "requested_by, result, undo, error, created_at, decided_at, done_at, undone_at) "
@@ -178,7 +210,7 @@ async def import_user(store: Store, data: Any, user: str | None = None) -> dict[
                     a["status"],
                     a["requested_by"],
                     a.get("result"),
-                    json.dumps(a["undo"]) if a.get("undo") is not None else None,
+                    None,
                     a.get("error"),
                     a["created_at"],
                     a.get("decided_at"),
@@ -199,12 +231,15 @@ async def import_user(store: Store, data: Any, user: str | None = None) -> dict[
             "messages": count,
             "summaries": len(data["summaries"]),
             "actions": len(data["actions"]),
+            **records.import_records(c, user, data),
         }
 
     try:
         return await store.write(write)
     except (KeyError, TypeError) as e:
         raise ArchiveError(f"the export is missing or has a malformed field: {e}") from e
+    except sqlite3.IntegrityError as e:  # e.g. two mail accounts with one name
+        raise ArchiveError(f"the export does not fit together: {e}") from e
 
 
 def _import_memories(

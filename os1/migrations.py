@@ -501,6 +501,51 @@ def m010_contact_problems(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m011_memory_mail_sources(db: sqlite3.Connection) -> None:
+    # Facts learned from the user's sent mail point at the mail they came from, as
+    # conversation facts point at messages (`memory_sources`).
+    db.execute(
+        """CREATE TABLE memory_mail_sources (
+            memory_id INTEGER NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+            mail_id INTEGER NOT NULL REFERENCES mail_messages(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            PRIMARY KEY (memory_id, mail_id)
+        )"""
+    )
+    db.execute("CREATE INDEX memory_mail_sources_mail ON memory_mail_sources(mail_id)")
+    # Which mail has been learned from (learned_at NULL: learn it again, after a rebuild),
+    # and the slots of facts from it the user told her to forget, never to be taught again.
+    db.execute(
+        """CREATE TABLE memory_mail_learned (
+            mail_id INTEGER PRIMARY KEY REFERENCES mail_messages(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            learned_at TEXT,
+            forgotten TEXT NOT NULL DEFAULT '[]'
+        )"""
+    )
+    db.execute("CREATE INDEX memory_mail_learned_user ON memory_mail_learned(user_id, learned_at)")
+
+
+@migration
+def m012_draft_reply_message_id(db: sqlite3.Connection) -> None:
+    # A draft restored from an export (`os1 import`) may answer a mail that is not stored
+    # yet: mail travels separately, as an mbox. Keep that mail's Message-ID, and link the
+    # draft to the mail as soon as it is stored, however it arrives (mbox import, IMAP sync).
+    db.execute("ALTER TABLE mail_drafts ADD COLUMN reply_to_message_id TEXT")
+    db.execute(
+        "CREATE INDEX mail_drafts_reply_pending ON mail_drafts(user_id, reply_to_message_id) "
+        "WHERE reply_to_message_id IS NOT NULL"
+    )
+    db.execute(
+        "CREATE TRIGGER mail_drafts_relink AFTER INSERT ON mail_messages "
+        "WHEN new.message_id IS NOT NULL BEGIN "
+        "UPDATE mail_drafts SET reply_to = new.id, reply_to_message_id = NULL "
+        "WHERE user_id = new.user_id AND reply_to_message_id = new.message_id "
+        "AND reply_to IS NULL; END"
+    )
+
+
 def apply_migrations(db: sqlite3.Connection) -> list[str]:
     """Apply what has not been applied yet, each in its own transaction; return their names."""
     db.execute(

@@ -1,4 +1,9 @@
+import base64
+import hashlib
 import json
+import sqlite3
+from dataclasses import asdict
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -6,7 +11,22 @@ import pytest
 from os1 import archive
 from os1.companion import Companion
 from os1.config import load_config
+from os1.contacts import carddav
+from os1.contacts import people as ps
+from os1.contacts.tools import merge
+from os1.letters import studio
+from os1.mail import compose
+from os1.mail.accounts import Account, get_account, save_account
+from os1.mail.export import export_mbox
+from os1.mail.importer import import_path
+from os1.mail.parse import Attachment
+from os1.mail.store import add_message
+from os1.mail.store import blob as mailblob
 from os1.testing import ScriptedModel
+
+ACCOUNT = Account("work", "theo@example.com", "Theo", smtp_host="smtp.example.com",
+                  smtp_port=587, secret={"command": "pass show mail/work"})  # fmt: skip
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8
 
 
 async def test_round_trip_into_an_empty_home(companion: Companion, tmp_path: Any) -> None:
@@ -103,3 +123,285 @@ async def test_version_1_exports_still_import(companion: Companion) -> None:
     data = {"format": "os1-export", "version": 1, "user": "theo", "persona": None,
             "conversations": [], "summaries": [], "actions": []}  # fmt: skip
     assert (await archive.import_user(companion.store, data))["memories"] == 0
+
+
+# --- version 3: people, letters, mail drafts and accounts --------------------------------
+
+
+async def _a_life(c: Companion) -> int:
+    """Theo's address book, letters and mail; returns the id of the mail a draft answers."""
+    store = c.store
+    await c.ensure_user("theo")
+    dinner = EmailMessage()
+    dinner["From"], dinner["To"] = "Amy Pond <amy@example.com>", "theo@example.com"
+    dinner["Subject"], dinner["Message-ID"] = "Dinner on Friday?", "<dinner@example.com>"
+    dinner.set_content("Are you free?")
+
+    def fill(conn: sqlite3.Connection) -> int:
+        mail = add_message(conn, "theo", bytes(dinner)).id
+        amy = ps.save(
+            conn,
+            "theo",
+            ps.Person(
+                0,
+                "Amy Pond",
+                ("amy@example.com",),
+                ("+44 1",),
+                sources=("carddav:/a/1.vcf",),
+                uid="u-amy",
+                vcard="BEGIN:VCARD…",
+            ),
+            new=True,
+        )
+        also = ps.save(conn, "theo", ps.Person(0, "A. Pond", ("amy@work.example",),
+                       sources=("mail",)), new=True)  # fmt: skip
+        ps.save(conn, "theo", ps.Person(0, "Rory", ("rory@example.com",)), new=True)
+        merge(conn, "theo", amy, also)
+        ps.keep_problems(conn, "theo", "cards.vcf", [ps.Problem("card 3", "no FN", "BROKEN")])
+        conn.execute(
+            "INSERT INTO contact_sources (user_id, url, etags, synced_at) VALUES (?, ?, ?, ?)",
+            ("theo", "http://dav.example/theo/", json.dumps({"/a/1.vcf": "e1"}), "now"),
+        )
+        return mail
+
+    mail = await store.write(fill)
+    letter = await studio.new_letter(store, "theo", "Amy Pond", "Dear Amy, first.")
+    await studio.edit_letter(store, "theo", letter.id, body="Dear Amy, second.", status="final")
+    await studio.new_letter(store, "theo", "Mr Stranger", "Hello.", written_for="Paul")
+    await save_account(store, "theo", ACCOUNT)
+    menu = Attachment("menu.pdf", "application/pdf", PDF)
+    await compose.new_draft(
+        store, "theo", to=["amy@example.com"], subject="Re: Dinner", body="Yes!",
+        account="work", reply_to=mail, attachments=[menu],
+    )  # fmt: skip
+    sent = await compose.new_draft(store, "theo", to=["rory@example.com"], body="Done.")
+    await store.execute_write(
+        "UPDATE mail_drafts SET status = 'sent', sent_at = 'then' WHERE id = ?", (sent,)
+    )
+    return mail
+
+
+async def _someone_else_first(c: Companion) -> None:
+    """Another user's rows, so that ids in the new home differ from those in the file."""
+
+    def fill(conn: sqlite3.Connection) -> None:
+        ps.ensure_user(conn, "anna")
+        for i in range(5):
+            ps.save(conn, "anna", ps.Person(0, f"Friend {i}", (f"f{i}@example.com",)), new=True)
+
+    await c.store.write(fill)
+    for i in range(3):
+        await studio.new_letter(c.store, "anna", f"Friend {i}", "Hi.")
+
+
+async def test_version_3_carries_people_letters_and_mail_drafts(
+    companion: Companion, tmp_path: Any
+) -> None:
+    await _a_life(companion)
+    data = json.loads(json.dumps(await archive.export_user(companion.store, "theo")))
+    assert data["version"] == 3
+    people = {p["name"]: p for p in data["people"]}
+    assert people["Amy Pond"]["emails"] == ["amy@example.com", "amy@work.example"]
+    assert people["A. Pond"]["merged_into"] == people["Amy Pond"]["id"]
+    first = data["letters"][0]
+    assert first["person_id"] == people["Amy Pond"]["id"] and first["status"] == "final"
+    assert [v["body"] for v in first["versions"]] == ["Dear Amy, first."]
+    [account] = data["mail_accounts"]
+    assert account["secret"] == {"command": "pass show mail/work"}  # how, never the password
+    reply, sent = data["mail_drafts"]
+    assert reply["reply_to"] == {
+        "message_id": "<dinner@example.com>",
+        "subject": "Dinner on Friday?",
+    }
+    assert base64.b64decode(reply["attachments"][0]["data"]) == PDF
+    assert (sent["status"], sent["reply_to"]) == ("sent", None)
+    assert data["contact_problems"][0]["raw"] == "BROKEN"
+    assert data["mail"]["messages"] == 1 and "os1 mail export" in data["mail"]["export_with"]
+
+    other = load_config(env={"OS1_HOME": str(tmp_path / "new"), "OS1_USER": "theo"})
+    fresh = await Companion.open(other, embedder=None, model=ScriptedModel())
+    try:
+        await _someone_else_first(fresh)
+        counts = await archive.import_user(fresh.store, data)
+        assert (counts["people"], counts["letters"], counts["mail drafts"]) == (3, 2, 2)
+        store = fresh.store
+        new = {p.name: p for p in await ps.people(store, "theo")}
+        assert set(new) == {"Amy Pond", "Rory"} and new["Amy Pond"].id != people["Amy Pond"]["id"]
+        merged = await store.query_one("SELECT merged_into FROM people WHERE name = 'A. Pond'")
+        assert merged is not None and merged[0] == new["Amy Pond"].id
+        owners = await store.query(
+            "SELECT email, person_id FROM people_emails WHERE user_id = 'theo' ORDER BY email"
+        )
+        amy, rory = new["Amy Pond"].id, new["Rory"].id
+        assert [tuple(r) for r in owners] == [
+            ("amy@example.com", amy), ("amy@work.example", amy), ("rory@example.com", rory)
+        ]  # fmt: skip
+        letters = await store.query("SELECT id, person_id, written_for FROM letters "
+                                    "WHERE user_id = 'theo' ORDER BY id")  # fmt: skip
+        assert [(r[1], r[2]) for r in letters] == [(amy, None), (None, "Paul")]
+        earlier = await studio.versions(store, "theo", letters[0][0])
+        assert [v.body for v in earlier] == ["Dear Amy, first."]
+        assert await get_account(store, "theo", "work") == ACCOUNT
+        drafts = await compose.list_drafts(store, "theo", status=None)
+        reply_draft = next(d for d in drafts if d.subject == "Re: Dinner")
+        assert reply_draft.reply_to is None  # its mail is not here yet
+        blob = await store.read(
+            lambda conn: mailblob(conn, "theo", reply_draft.attachments[0].hash)
+        )
+        assert blob == PDF
+        assert len(await ps.problems(store, "theo")) == 1
+        assert await carddav.sources(store, "theo") == ["http://dav.example/theo/"]
+        assert len(await ps.people(store, "anna")) == 5  # nobody else's rows moved
+
+        # Then the mail comes, as an mbox: the draft finds the mail it answers.
+        mbox = tmp_path / "theo.mbox"
+        assert await export_mbox(companion.store, "theo", mbox) == 1
+        await import_path(store, "theo", mbox, workers=1)
+        relinked = await compose.get_draft(store, "theo", reply_draft.id)
+        original = await store.query_one(
+            "SELECT id FROM mail_messages WHERE message_id = '<dinner@example.com>'"
+        )
+        assert original is not None and relinked.reply_to == original["id"]
+
+        again = await archive.export_user(store, "theo")
+        assert again["mail_drafts"][0]["reply_to"] == data["mail_drafts"][0]["reply_to"]
+        for key in ("people", "letters", "mail_drafts", "contact_problems"):
+            assert _without_ids(again[key]) == _without_ids(data[key]), key
+        assert again["mail_accounts"] == data["mail_accounts"]
+    finally:
+        await fresh.close()
+
+
+def _without_ids(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    drop = {"id", "person_id", "merged_into"}
+    return [{k: v for k, v in r.items() if k not in drop} for r in rows]
+
+
+@pytest.mark.parametrize("what", ["people", "letters", "mail", "mail accounts"])
+async def test_import_refuses_a_user_who_already_has_records(
+    companion: Companion, what: str
+) -> None:
+    store = companion.store
+    await companion.ensure_user("theo")
+    if what == "people":
+        await store.write(lambda c: ps.save(c, "theo", ps.Person(0, "Amy"), new=True))
+    elif what == "letters":
+        await studio.new_letter(store, "theo", "Amy", "Dear Amy.")
+    elif what == "mail":
+        await store.write(lambda c: add_message(c, "theo", b"Subject: hi\n\nhello\n"))
+    else:
+        await save_account(store, "theo", ACCOUNT)
+    with pytest.raises(archive.ArchiveError, match=f"theo already has {what} in this home"):
+        await archive.import_user(store, _v3())
+    assert (await archive.import_user(store, _v3(), "anna"))["people"] == 2  # as someone else
+
+
+def _v3() -> dict[str, Any]:
+    """A small, complete version-3 file, written by hand."""
+    attachment = {"filename": "a.txt", "content_type": "text/plain", "size": 2,
+                  "hash": hashlib.sha256(b"hi").hexdigest(), "data": "aGk="}  # fmt: skip
+    person = {"id": 7, "name": "Amy", "emails": ["amy@example.com"], "phones": [], "org": "",
+              "note": "", "relation": "friend", "sources": [], "uid": None, "vcard": None,
+              "merged_into": None, "created_at": "t", "updated_at": "t"}  # fmt: skip
+    return {
+        "format": "os1-export", "version": 3, "user": "theo", "persona": None,
+        "profile": None, "summaries": [], "actions": [], "memories": [],
+        "conversations": [{"id": 1, "started_at": "t", "messages": [
+            {"id": 1, "role": "user", "content": "hi", "created_at": "t"}]}],
+        "people": [person, {**person, "id": 9, "name": "A.", "merged_into": 7}],
+        "letters": [{"id": 3, "recipient": "Amy", "person_id": 7, "written_for": None,
+                     "title": "", "body": "Dear Amy.", "status": "draft", "created_at": "t",
+                     "updated_at": "t", "versions": [{"body": "Dear A.", "created_at": "t"}]}],
+        "mail_accounts": [{**asdict(ACCOUNT), "folders": ["INBOX"], "created_at": "t"}],
+        "mail_drafts": [{"id": 4, "account": "work", "reply_to": None, "to_addrs": [],
+                         "cc_addrs": [], "subject": "S", "body": "B",
+                         "attachments": [attachment], "status": "draft", "created_at": "t",
+                         "updated_at": "t", "sent_at": None}],
+        "contact_problems": [{"source": "x.vcf", "raw": "BAD", "error": "e", "created_at": "t"}],
+        "contact_sources": [],
+        "mail": {"messages": 0},
+    }  # fmt: skip
+
+
+def _set(path: str, value: Any) -> Any:
+    def change(data: dict[str, Any]) -> None:
+        *where, last = path.split(".")
+        for step in where:
+            data = data[int(step)] if step.isdigit() else data[step]  # type: ignore[index]
+        if value is DELETE:
+            del data[last]
+        elif isinstance(data, list):
+            data[int(last)] = value
+        else:
+            data[last] = value
+
+    return change
+
+
+DELETE = object()
+
+
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        (_set("letters.0.person_id", 99), r"letters\[0\] is to person 99, who is not in the file"),
+        (_set("people.0.emails", "amy@example.com"), r"people\[0\]\.emails should be a list"),
+        (_set("people.1.merged_into", 1), r"people\[1\] was merged into person 1"),
+        (_set("people.1.id", 7), "repeats id 7"),
+        (_set("mail_drafts.0.subject", DELETE), r"mail_drafts\[0\] has no 'subject'"),
+        (_set("mail_drafts.0.attachments.0.data", "!!"), "is not base64"),
+        (_set("mail_drafts.0.attachments.0.data", "aG8="), "damaged"),
+        (_set("mail_drafts.0.reply_to", {"subject": 1}), r"reply_to has no 'message_id'"),
+        (_set("letters.0.status", "sent"), "should be one of draft, final"),
+        (_set("letters.0.versions.0", "old text"), r"versions\[0\] should be an object"),
+        (_set("mail_accounts.0.imap_security", "tls"), "security must be one of"),
+        (_set("mail_accounts.0.imap_port", "993"), "should be a whole number or null"),
+        (lambda d: d["mail_accounts"].append(d["mail_accounts"][0]), "does not fit together"),
+        (_set("contact_sources", DELETE), "no 'contact_sources'"),
+        (_set("people", {}), "'people' should be a list"),
+        (_set("conversations.0.messages.0.content", 5), "content should be text"),
+        (_set("version", "3"), "no valid version"),
+    ],
+)
+async def test_a_malformed_version_3_file_imports_nothing(
+    companion: Companion, change: Any, fragment: str
+) -> None:
+    data = _v3()
+    change(data)
+    with pytest.raises(archive.ArchiveError, match=fragment):
+        await archive.import_user(companion.store, data)
+    for table in ("conversations", "people", "letters", "mail_drafts", "mail_accounts",
+                  "mail_blobs", "contact_problems"):  # fmt: skip
+        assert await companion.store.query(f"SELECT 1 FROM {table}") == [], table
+
+
+async def test_the_hand_written_file_imports(companion: Companion) -> None:
+    counts = await archive.import_user(companion.store, _v3())
+    assert counts == {"conversations": 1, "memories": 0, "messages": 1, "summaries": 0,
+                      "actions": 0, "people": 2, "letters": 1, "mail drafts": 1,
+                      "mail accounts": 1, "unreadable cards": 1}  # fmt: skip
+
+
+async def test_imported_actions_are_history_not_undo(companion: Companion, tmp_path: Any) -> None:
+    from os1.actions import ActionError
+    from os1.persona import Persona, Profile
+
+    persona = Persona.from_dict({"name": "Samantha", "name_reason": "I liked it."})
+    await companion.save_persona("theo", persona, Profile.from_dict({}))
+    done = await companion.actions.request(
+        "theo", "rename_companion", {"name": "Sam"}, requested_by="user", approve=None
+    )
+    assert done.status == "done"
+    data = json.loads(json.dumps(await archive.export_user(companion.store, "theo")))
+    assert data["actions"][0]["undo"] is not None  # the file keeps all of it
+
+    other = load_config(env={"OS1_HOME": str(tmp_path / "new"), "OS1_USER": "theo"})
+    fresh = await Companion.open(other, embedder=None, model=ScriptedModel())
+    try:
+        await archive.import_user(fresh.store, data)
+        [logged] = await fresh.actions.log("theo")
+        assert (logged["tool"], logged["status"]) == ("rename_companion", "done")
+        with pytest.raises(ActionError, match="nothing to undo"):
+            await fresh.actions.undo("theo")
+    finally:
+        await fresh.close()

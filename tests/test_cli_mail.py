@@ -337,3 +337,21 @@ def test_bad_input_is_a_clear_error_and_keeps_nothing(home: Path, imap: ImapServ
     assert db(home).execute("SELECT count(*) FROM actions").fetchone()[0] == 0
     too_old = os1(home, "mail", "cleanup", "--older-than", "-1")
     assert too_old.returncode == 2 and "-1 is not in the range" in too_old.stderr
+
+
+def test_mail_moves_to_a_new_home_as_an_mbox(home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.mbox"
+    with source.open("wb") as f:
+        for i in range(3):
+            raw = bytes(mail("Amy <amy@example.com>", f"Note {i}", f"From here on, note {i}."))
+            escaped = raw.replace(b"\r\n", b"\n").replace(b"\nFrom ", b"\n>From ")
+            f.write(b"From amy@example.com Mon Mar  3 10:00:00 2025\n" + escaped + b"\n")
+    ok(home, "mail", "import", str(source))
+    out = tmp_path / "out.mbox"
+    assert "3 message(s)" in ok(home, "mail", "export", str(out))
+    other = tmp_path / "other-home"
+    other.mkdir()
+    assert "3 new" in ok(other, "mail", "import", str(out))
+    assert "0 new, 3 already here" in ok(home, "mail", "import", str(out))
+    bodies = [r[0] for r in db(other).execute("SELECT body FROM mail_messages ORDER BY id")]
+    assert bodies == [f"From here on, note {i}." for i in range(3)]

@@ -62,6 +62,17 @@ def said(outcome: Outcome, declined: str, done: str = "") -> None:
         click.echo(outcome.output + (f"\n{done}" if done else ""))
 
 
+async def learned(c: Companion, user: str) -> None:
+    """Learn from the user's own sent mail (their words only), and say what was learned."""
+    from ..mail.learn import learn_from_mail
+
+    if added := await learn_from_mail(c.store, user):
+        click.echo(
+            f"I learned {added} thing(s) about you from mail you sent; "
+            "`os1 memory list` shows them, with the mail each came from."
+        )
+
+
 def short(row: Any) -> str:
     """One line per message: id, date, sender, subject, and triage where known."""
     when = (row["date"] or "")[:10] or "????-??-??"
@@ -191,6 +202,7 @@ def import_(settings: Settings, paths: tuple[Path, ...]) -> None:
             problems += len(report.unparsed)
         if problems:
             click.echo(f"{problems} message(s) kept raw; see them with `os1 mail problems`.")
+        await learned(c, user)
         return problems
 
     run(with_companion)(settings, go)
@@ -322,3 +334,24 @@ def problems(settings: Settings) -> None:
         click.echo(f"#{r['id']:<6} {r['imported_at'][:10]}  {r['error']}")
     if not rows:
         click.echo("Every message was read without trouble.")
+
+
+@mail.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--folder", help="Only this folder (default: all your mail).")
+@click.pass_obj
+def export_(settings: Settings, file: Path, folder: str | None) -> None:
+    """Write your mail to an mbox file (raw, as it arrived; any mail program reads it)."""
+    from ..mail.export import export_mbox
+
+    async def go(c: Companion, user: str) -> int:
+        with click.progressbar(length=1, label=f"Writing {file.name}", file=sys.stderr) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            return await export_mbox(c.store, user, file, folder=folder, on_progress=progress)
+
+    n = run(with_companion)(settings, go) or 0
+    click.echo(f"Wrote {file}: {n:,} message(s).")

@@ -20,7 +20,7 @@ from ..mail import cleanup as mailcleanup
 from ..mail import triage as mailtriage
 from ..mail.imap import ImapError, SyncReport, sync_account, watch
 from . import EX_CONFIG, EX_UNAVAILABLE, Settings, fail, run
-from .mail import mail, said, with_companion
+from .mail import learned, mail, said, with_companion
 from .terminal import Terminal
 
 
@@ -63,6 +63,7 @@ def sync(settings: Settings, name: str | None, keep_watching: bool, interval: in
                 click.echo(_report(report))
                 for error in report.errors:
                     click.secho(f"  {error}", fg="yellow")
+            await learned(c, user)
             if keep_watching:
                 click.echo("Watching for new mail (Ctrl-C to stop)…", err=True)
                 stop = asyncio.Event()

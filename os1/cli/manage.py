@@ -286,6 +286,11 @@ def export_(settings: Settings, file: str | None) -> None:
     os.replace(tmp, target)
     n = sum(len(c["messages"]) for c in data["conversations"])
     click.echo(f"Wrote {target}: {n} messages, {len(data['actions'])} actions.", err=True)
+    if mail := data.get("mail", {}).get("messages"):
+        click.echo(
+            f"Your {mail:,} mail messages are not in it: `os1 mail export mail.mbox` writes them.",
+            err=True,
+        )
 
 
 @run

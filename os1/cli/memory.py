@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ..companion import Companion
+from ..mail import learn as maillearn
 from ..memory import control
 from ..memory import facts as factstore
 from . import Settings, cli, load, run
@@ -78,6 +79,9 @@ def show(settings: Settings, fact_id: int) -> None:
         for row in await control.sources_of(c.memory, user, fact.sources):
             lines.append(f"  source: message #{row['id']} on {row['created_at'][:10]}: "
                          f"\"{row['content'][:200]}\"")  # fmt: skip
+        for mail in await maillearn.mail_sources(c.store, user, fact.mail_sources):
+            lines.append(f"  source: {mail.describe()} (mail #{mail.id}): "
+                         f"\"{mail.passage(fact.content, 200)}\"")  # fmt: skip
         if slot := fact.slot:
             history = await c.store.read(lambda conn: factstore.slot_history(conn, user, slot))
             if len(history) > 1:

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from ..mail import learn as maillearn
 from . import facts as factstore
 from .factbase import spoken_date
 from .memory import Memory
@@ -46,6 +47,8 @@ async def about(memory: Memory, user: str, *, limit: int = 30) -> str:
             quote = rows[0]["content"].replace("\n", " ")
             quote = quote if len(quote) <= 80 else quote[:77] + "…"
             source = f' (you said on {spoken_date(rows[0]["created_at"])}: "{quote}")'
+        elif mails := await maillearn.mail_sources(memory.store, user, fact.mail_sources):
+            source = f' (from {mails[0].describe()}: "{mails[0].passage(fact.content)}")'
         lines.append(f"- [{fact.id}] {fact.content}{source}")
     if len(items) > limit:
         lines.append(f"…and {len(items) - limit} more (`os1 memory list`).")
@@ -133,7 +136,7 @@ async def forget_conversation(memory: Memory, user: str, conversation_id: int) -
 
 
 async def rebuild(memory: Memory, user: str) -> int:
-    """Throw away everything derived for `user` and derive it again from the log."""
+    """Throw away everything derived for `user`; derive it again from the log and sent mail."""
 
     def write(c: sqlite3.Connection) -> int:
         c.execute("DELETE FROM memory_jobs WHERE user_id = ?", (user,))
@@ -150,6 +153,8 @@ async def rebuild(memory: Memory, user: str) -> int:
             (user, user),
         )
         c.execute("DELETE FROM memories WHERE user_id = ? AND origin = 'conversation'", (user,))
+        # Facts from sent mail are derived too: learned again below (forgotten ones stay so).
+        maillearn.unlearn_all(c, user)
         now = datetime.now(UTC).isoformat()
         rows = c.execute(
             "SELECT id, role FROM messages WHERE user_id = ? AND role IN ('user', 'assistant') "
@@ -168,6 +173,7 @@ async def rebuild(memory: Memory, user: str) -> int:
     count = await memory.store.write(write)
     memory.searcher.forget_cache(user)
     await memory.work(limit=10**9)
+    await maillearn.learn_from_mail(memory.store, user, name=await memory._name(user))
     return count
 
 
@@ -182,10 +188,11 @@ async def consolidate(memory: Memory, user: str) -> dict[str, int]:
             key = (fact.slot or "", " ".join(fact.content.lower().split()))
             if key in seen:
                 # Same fact twice: keep the first, move the sources onto it.
-                c.execute(
-                    "UPDATE OR IGNORE memory_sources SET memory_id = ? WHERE memory_id = ?",
-                    (seen[key], fact.id),
-                )
+                for table in ("memory_sources", "memory_mail_sources"):
+                    c.execute(
+                        f"UPDATE OR IGNORE {table} SET memory_id = ? WHERE memory_id = ?",
+                        (seen[key], fact.id),
+                    )
                 factstore.forget_fact(c, user, fact.id)
                 merged += 1
             else:

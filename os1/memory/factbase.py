@@ -36,7 +36,7 @@ class Fact:
 
 @dataclass(frozen=True)
 class StoredFact:
-    """A row of `memories` with the ids of the messages it was derived from."""
+    """A row of `memories` with the ids of the messages (and sent mail) it was derived from."""
 
     id: int
     user_id: str
@@ -53,6 +53,7 @@ class StoredFact:
     superseded_by: int | None
     extractor: str | None
     sources: tuple[int, ...]
+    mail_sources: tuple[int, ...] = ()  # ids in mail_messages: the user's own sent mail
 
 
 @dataclass(frozen=True)
@@ -104,12 +105,17 @@ def moment(when: str) -> datetime:
 
 _SELECT = (
     "SELECT m.*, (SELECT group_concat(s.message_id) FROM memory_sources s "
-    "WHERE s.memory_id = m.id AND s.user_id = m.user_id) AS source_ids FROM memories m "
+    "WHERE s.memory_id = m.id AND s.user_id = m.user_id) AS source_ids, "
+    "(SELECT group_concat(s.mail_id) FROM memory_mail_sources s "
+    "WHERE s.memory_id = m.id AND s.user_id = m.user_id) AS mail_ids FROM memories m "
 )
 
 
+def _ids(text: str | None) -> tuple[int, ...]:
+    return tuple(sorted(int(i) for i in text.split(","))) if text else ()
+
+
 def _row(row: sqlite3.Row) -> StoredFact:
-    ids = row["source_ids"]
     return StoredFact(
         id=row["id"],
         user_id=row["user_id"],
@@ -125,7 +131,8 @@ def _row(row: sqlite3.Row) -> StoredFact:
         valid_until=row["valid_until"],
         superseded_by=row["superseded_by"],
         extractor=row["extractor"],
-        sources=tuple(sorted(int(i) for i in ids.split(","))) if ids else (),
+        sources=_ids(row["source_ids"]),
+        mail_sources=_ids(row["mail_ids"]),
     )
 
 

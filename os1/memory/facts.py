@@ -94,13 +94,24 @@ def _rivals(conn: sqlite3.Connection, user: str, fact: StoredFact) -> list[Store
     return found
 
 
-def _supersede(conn: sqlite3.Connection, user: str, new: StoredFact) -> list[int]:
-    """Close the validity of what `new` replaces and link it; returns the ids superseded."""
+def _supersede(
+    conn: sqlite3.Connection, user: str, new: StoredFact, *, in_said_order: bool = False
+) -> list[int]:
+    """Close the validity of what `new` replaces and link it; returns the ids superseded.
+
+    With `in_said_order`, a fact said before its rival (an old sent mail learned after a
+    newer conversation) is history too, whatever order they were stored in.
+    """
     closed = []
     for old in _rivals(conn, user, new):
-        if old.valid_from and new.valid_from and moment(new.valid_from) < moment(old.valid_from):
+        said_before = in_said_order and moment(new.recorded_at) < moment(old.recorded_at)
+        if said_before or (
+            old.valid_from and new.valid_from and moment(new.valid_from) < moment(old.valid_from)
+        ):
             # Told late about an older state ("I lived in Boston in 2019"): it is history.
-            end = new.valid_until or old.valid_from
+            end = new.valid_until or old.valid_from or old.recorded_at
+            if new.valid_from and moment(end) < moment(new.valid_from):
+                end = new.valid_from  # contradicted from before it began: it never held
             conn.execute(
                 "UPDATE memories SET status = 'superseded', superseded_by = ?, valid_until = ? "
                 "WHERE id = ? AND user_id = ?",
@@ -184,7 +195,7 @@ def add_fact(
         return AddResult(new_id, [], None)
     stored = get_fact(conn, user, new_id)
     assert stored is not None
-    return AddResult(new_id, _supersede(conn, user, stored), None)
+    return AddResult(new_id, _supersede(conn, user, stored, in_said_order=True), None)
 
 
 def _require(conn: sqlite3.Connection, user: str, fact_id: int) -> StoredFact:
@@ -255,6 +266,10 @@ def forget_fact(conn: sqlite3.Connection, user: str, fact_id: int) -> None:
         (fact_id, user),
     )
     conn.execute("DELETE FROM memory_sources WHERE memory_id = ? AND user_id = ?", (fact_id, user))
+    # Only the link: the mail it was learned from is the user's, and stays.
+    conn.execute(
+        "DELETE FROM memory_mail_sources WHERE memory_id = ? AND user_id = ?", (fact_id, user)
+    )
     conn.execute(
         "DELETE FROM vectors WHERE kind = 'memory' AND item_id = ? AND user_id = ?",
         (fact_id, user),
@@ -265,6 +280,8 @@ def forget_fact(conn: sqlite3.Connection, user: str, fact_id: int) -> None:
 def forget_messages(conn: sqlite3.Connection, user: str, message_ids: Iterable[int]) -> int:
     """Cascade a deletion of messages to facts: those resting only on them go; returns count.
 
+    A fact the user's sent mail says too stays, resting on the mail.
+
     Call it before deleting the messages themselves (their provenance rows go with them).
     """
     gone = set(message_ids)
@@ -272,7 +289,7 @@ def forget_messages(conn: sqlite3.Connection, user: str, message_ids: Iterable[i
     for fact in facts(conn, user, statuses=("active", "superseded", "pending")):
         if not gone.intersection(fact.sources):
             continue
-        if gone.issuperset(fact.sources):
+        if gone.issuperset(fact.sources) and not fact.mail_sources:
             forget_fact(conn, user, fact.id)
             deleted += 1
         else:

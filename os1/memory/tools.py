@@ -13,6 +13,7 @@ from typing import Any
 
 from ..actions import Effect, Tool, ToolContext, ToolResult
 from ..hookspecs import hookimpl
+from ..mail.learn import forget_from_mail
 from . import facts as factstore
 from .control import delete_messages
 from .extract import extract_rules
@@ -23,22 +24,26 @@ async def _forget(ctx: ToolContext, args: dict[str, Any]) -> ToolResult:
 
     def write(c: sqlite3.Connection) -> dict[str, int]:
         message_ids = {int(i) for i in args.get("message_ids", [])}
-        quoted = []
+        quoted, mails = [], 0
         for fact_id in fact_ids:
             fact = factstore.get_fact(c, user, fact_id)
             if fact is not None:
                 # Its sources go too: otherwise rebuilding memory would learn it again.
                 message_ids.update(fact.sources)
                 quoted.append(fact.content)
+                # Mail is the user's own and stays; it is marked never to teach this again.
+                forget_from_mail(c, user, fact)
+                mails += len(fact.mail_sources)
                 factstore.forget_fact(c, user, fact_id)
-        return delete_messages(c, user, sorted(message_ids), quoting=quoted)
+        return {**delete_messages(c, user, sorted(message_ids), quoting=quoted), "mails": mails}
 
     counts = await ctx.companion.store.write(write)
     ctx.companion.memory.searcher.forget_cache(user)
     n = len(fact_ids) + counts["facts"]
+    kept = " Your email stays; I won't learn that from it again." if counts["mails"] else ""
     return ToolResult(
         f"Forgotten: {n} fact{'s' * (n != 1)} and {counts['messages']} "
-        f"message{'s' * (counts['messages'] != 1)}. They're deleted, not hidden."
+        f"message{'s' * (counts['messages'] != 1)}. They're deleted, not hidden.{kept}"
     )
 
 
@@ -95,7 +100,10 @@ async def _undo_correct(ctx: ToolContext, undo: dict[str, Any]) -> str:
 
 FORGET = Tool(
     name="forget_memories",
-    description="Delete remembered facts and the messages they came from, for good.",
+    description=(
+        "Delete remembered facts and the messages they came from, for good "
+        "(email a fact was learned from is kept, and not learned from again)."
+    ),
     effect=Effect.DESTRUCTIVE,
     run=_forget,
     parameters={

@@ -41,29 +41,35 @@ REPLY = "reply"  # the decision "answer in words" when the model may choose tool
 _MIN_CALL_TOKENS = 256  # a cut-off tool call is useless, so calls get at least this budget
 
 
-_MAX_REPEAT = 16  # larger bounds are dropped from grammars (and checked after decoding)
+_MAX_ITEMS = 16  # larger bounds are loosened in grammars (and checked after decoding)
+_MAX_CHARS = 256
 
 
 def grammar_schema(schema: Any) -> Any:
-    """The schema with big length bounds removed, for turning into a grammar.
+    """The schema with big length bounds loosened, for turning into a grammar.
 
-    llama.cpp spells `maxLength: 500` as 500 nested optional rules; a few such strings
-    across many tools exceed its parser's limits, and it fails hard. The bounds still hold:
-    tool arguments are validated against the full schema before anything runs.
+    llama.cpp spells `maxLength: 2000` as 2,000 nested optional rules; a few such strings
+    across many tools exceed its parser's limits, and it fails hard. So long strings are
+    capped at a length a grammar can hold, and big item counts are dropped. The real
+    bounds still hold: tool arguments are validated against the full schema before
+    anything runs.
     """
     if isinstance(schema, list):
         return [grammar_schema(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
-    return {
-        k: grammar_schema(v)
-        for k, v in schema.items()
-        if not (
-            k in ("maxLength", "minLength", "maxItems", "minItems")
-            and isinstance(v, int)
-            and v > _MAX_REPEAT
-        )
-    }
+    out: dict[str, Any] = {}
+    for k, v in schema.items():
+        big = isinstance(v, int) and not isinstance(v, bool)
+        if k == "maxLength" and big and v > _MAX_CHARS:
+            out[k] = _MAX_CHARS
+        elif k == "minLength" and big and v > _MAX_CHARS:
+            continue
+        elif k in ("maxItems", "minItems") and big and v > _MAX_ITEMS:
+            continue
+        else:
+            out[k] = grammar_schema(v)
+    return out
 
 
 @functools.lru_cache(maxsize=64)

@@ -103,10 +103,11 @@ async def test_real_model_in_the_loop(
         ]
         specs = companion.actions.specs()
         calls = []
-        for _ in range(2):
-            async for chunk in real_model.stream(prompt, tools=specs, tool_choice="required"):
-                if isinstance(chunk, Finished):
-                    calls += chunk.tool_calls
+        async for chunk in real_model.stream(
+            prompt, tools=specs, tool_choice="required", max_tokens=1024, temperature=0
+        ):
+            if isinstance(chunk, Finished):
+                calls += chunk.tool_calls
         assert calls  # the real model really asked for something
         for call in calls:
             with contextlib.suppress(ActionError):  # malformed arguments are refused outright
