@@ -23,7 +23,9 @@ __all__ = ["FORMAT", "VERSION", "ArchiveError", "check_archive", "export_user", 
 FORMAT = "os1-export"
 VERSION = 3
 """2 added "memories" (facts with sources); 3 added people, letters, mail drafts and
-accounts, and address-book state. Version-1 and -2 files still import."""
+accounts, and address-book state, and later (optional keys, so still 3) what was learned
+from mail: "mail_learned" and memories' "mail_source_keys". Version-1 and -2 files still
+import."""
 
 # What a user who is "already here" has: import never merges into any of it.
 _ALREADY = {
@@ -67,10 +69,14 @@ async def export_user(store: Store, user: str) -> dict[str, Any]:
             a["arguments"] = json.loads(a["arguments"])
             a["undo"] = json.loads(a["undo"]) if a["undo"] else None
         memories = []
+        mail_keys = records.memory_mail_keys(c, user)
         for f in factstore.facts(c, user, statuses=("active", "superseded", "pending")):
             m = asdict(f)
-            if "mail_sources" in m:  # mail travels as an mbox: name it by its Message-ID
-                m["mail_sources"] = records.mail_refs(c, user, m["mail_sources"])
+            # Mail travels as an mbox, where row ids mean nothing: name it by its raw hash
+            # and Message-ID (and, as files before the keys did, by Message-ID alone).
+            keys = mail_keys.get(f.id, [])
+            m["mail_sources"] = list(dict.fromkeys(mid for _, mid in keys if mid))
+            m["mail_source_keys"] = [{"raw_hash": h, "message_id": mid} for h, mid in keys]
             memories.append(m)
         return {
             "format": FORMAT,
@@ -88,6 +94,7 @@ async def export_user(store: Store, user: str) -> dict[str, Any]:
             ),
             "actions": actions,
             "memories": memories,
+            "mail_learned": records.export_mail_learned(c, user),
             **records.export_records(c, user),
         }
 
@@ -121,6 +128,7 @@ def check_archive(data: Any) -> dict[str, Any]:
     records.check_rows(data["summaries"], "summaries", records.SUMMARY)
     records.check_rows(data["actions"], "actions", records.ACTION)
     records.check_rows(data.get("memories") or [], "memories", records.MEMORY)
+    records.check_mail_links(data)
     if version >= 3:
         records.check_records(data)
     return data
@@ -218,7 +226,8 @@ async def import_user(store: Store, data: Any, user: str | None = None) -> dict[
                     a.get("undone_at"),
                 ),
             )
-        facts = _import_memories(c, user, data.get("memories") or [], new_ids)
+        fact_ids = _import_memories(c, user, data.get("memories") or [], new_ids)
+        records.import_mail_links(c, user, data, fact_ids)
         # Vectors are derived: queue them to be made again from the imported messages.
         c.executemany(
             "INSERT INTO memory_jobs (user_id, message_id, kind, created_at) "
@@ -227,7 +236,7 @@ async def import_user(store: Store, data: Any, user: str | None = None) -> dict[
         )
         return {
             "conversations": len(data["conversations"]),
-            "memories": facts,
+            "memories": len(data.get("memories") or []),
             "messages": count,
             "summaries": len(data["summaries"]),
             "actions": len(data["actions"]),
@@ -244,8 +253,9 @@ async def import_user(store: Store, data: Any, user: str | None = None) -> dict[
 
 def _import_memories(
     c: sqlite3.Connection, user: str, memories: list[dict[str, Any]], new_ids: dict[int, int]
-) -> int:
-    """Insert exported facts with their links (sources, superseded_by) mapped to new ids."""
+) -> dict[int, int]:
+    """Insert exported facts with their links (sources, superseded_by) mapped to new ids;
+    returns the new id of each fact by its id in the file."""
     fact_ids: dict[int, int] = {}
     for m in memories:
         fact_ids[m["id"]] = (
@@ -272,4 +282,4 @@ def _import_memories(
                 "UPDATE memories SET superseded_by = ? WHERE id = ?",
                 (fact_ids[m["superseded_by"]], fact_ids[m["id"]]),
             )
-    return len(memories)
+    return fact_ids

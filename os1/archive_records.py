@@ -1,5 +1,5 @@
 """The export's checks, and its records since version 3: people, letters, mail drafts and
-accounts, address-book state.
+accounts, address-book state, and what was learned from mail (kept by the mail's key).
 
 Every row read from a file is checked before anything is written (a wrong type, a
 missing key, a link to a row the file lacks: `ArchiveError`, naming where), and ids
@@ -63,8 +63,11 @@ MEMORY = {
     "id": "int", "kind": "str", "slot": "~str?", "content": "str", "confidence": "~num",
     "importance": "~num", "origin": "~str", "status": "~str", "recorded_at": "str",
     "valid_from": "~str?", "valid_until": "~str?", "superseded_by": "~int?",
-    "extractor": "~str?", "sources": "~[int]",
+    "extractor": "~str?", "sources": "~[int]", "mail_sources": "~[str]",
+    "mail_source_keys": "~list",
 }  # fmt: skip
+MAIL_KEY = {"raw_hash": "str?", "message_id": "str?"}
+LEARNED = {**MAIL_KEY, "learned_at": "str?", "forgotten": "[str]"}
 PERSON = {
     "id": "int", "name": "str", "emails": "[str]", "phones": "[str]", "org": "str",
     "note": "str", "relation": "str", "sources": "[str]", "uid": "str?", "vcard": "str?",
@@ -202,18 +205,6 @@ def _decode(row: dict[str, Any], *keys: str) -> dict[str, Any]:
     for key in keys:
         row[key] = json.loads(row[key])
     return row
-
-
-def mail_refs(c: sqlite3.Connection, user: str, ids: Any) -> list[str]:
-    """The Message-IDs of stored mail, for a file: row ids mean nothing in another home."""
-    refs = []
-    for mail_id in ids:
-        row = c.execute(
-            "SELECT message_id FROM mail_messages WHERE user_id = ? AND id = ?", (user, mail_id)
-        ).fetchone()
-        if row is not None and row[0]:
-            refs.append(str(row[0]))
-    return refs
 
 
 def export_records(c: sqlite3.Connection, user: str) -> dict[str, Any]:
@@ -447,3 +438,139 @@ def _import_draft(c: sqlite3.Connection, user: str, d: dict[str, Any], where: st
          json.dumps(d["cc_addrs"]), d["subject"], d["body"], json.dumps(attachments),
          d["status"], d["created_at"], d["updated_at"], d["sent_at"]),
     )  # fmt: skip
+
+
+# --- what was learned from mail --------------------------------------------------------------
+# Mail is not in the file, so the facts' links to it and its learned markers (with what the
+# user told her to forget from it) name each mail by its raw hash (`mail.store.message_key`,
+# which the mbox keeps) and its Message-ID. They must travel: without them, importing the
+# mbox lets that mail teach the forgotten facts again.
+
+
+def check_mail_links(data: dict[str, Any]) -> None:
+    """Check `mail_learned` and each memory's `mail_source_keys` (both optional)."""
+    for i, m in enumerate(data.get("memories") or []):
+        keys = check_rows(m.get("mail_source_keys", []), f"memories[{i}].mail_source_keys",
+                          MAIL_KEY)  # fmt: skip
+        for j, key in enumerate(keys):
+            _named(key, f"memories[{i}].mail_source_keys[{j}]")
+    for i, marker in enumerate(check_rows(data.get("mail_learned", []), "mail_learned", LEARNED)):
+        _named(marker, f"mail_learned[{i}]")
+
+
+def _named(key: dict[str, Any], where: str) -> None:
+    if key["raw_hash"] is None and key["message_id"] is None:
+        raise ArchiveError(f"{where} names no mail (neither raw_hash nor message_id)")
+
+
+MailKey = tuple[str | None, str | None]  # (raw hash, Message-ID)
+
+
+def memory_mail_keys(c: sqlite3.Connection, user: str) -> dict[int, list[MailKey]]:
+    """Fact id -> the mail it was learned from, stored or still awaited, by key."""
+    keys: dict[int, list[MailKey]] = {}
+    stored = c.execute(
+        "SELECT s.memory_id, m.raw_hash, m.message_id FROM memory_mail_sources s "
+        "JOIN mail_messages m ON m.id = s.mail_id AND m.user_id = s.user_id "
+        "WHERE s.user_id = ? ORDER BY m.id",
+        (user,),
+    ).fetchall()
+    awaited = c.execute(
+        "SELECT memory_id, raw_hash, message_id FROM memory_mail_sources_pending "
+        "WHERE user_id = ? ORDER BY id",
+        (user,),
+    ).fetchall()
+    for memory_id, raw_hash, message_id in stored + awaited:
+        found = keys.setdefault(memory_id, [])
+        if (raw_hash, message_id) not in found:
+            found.append((raw_hash, message_id))
+    return keys
+
+
+def export_mail_learned(c: sqlite3.Connection, user: str) -> list[dict[str, Any]]:
+    """Each mail learned from, or with facts to forget, by key: stored mail and awaited."""
+    stored = c.execute(
+        "SELECT m.raw_hash, m.message_id, l.learned_at, l.forgotten FROM memory_mail_learned l "
+        "JOIN mail_messages m ON m.id = l.mail_id AND m.user_id = l.user_id WHERE l.user_id = ? "
+        "AND (l.learned_at IS NOT NULL OR json_array_length(l.forgotten) > 0) ORDER BY m.id",
+        (user,),
+    ).fetchall()
+    awaited = c.execute(
+        "SELECT raw_hash, message_id, learned_at, forgotten FROM memory_mail_learned_pending "
+        "WHERE user_id = ? ORDER BY id",
+        (user,),
+    ).fetchall()
+    markers: dict[MailKey, dict[str, Any]] = {}
+    for raw_hash, message_id, learned_at, forgotten in stored + awaited:
+        marker = markers.setdefault(
+            (raw_hash, message_id),
+            {"raw_hash": raw_hash, "message_id": message_id, "learned_at": None, "forgotten": []},
+        )
+        marker["learned_at"] = max(filter(None, (marker["learned_at"], learned_at)), default=None)
+        marker["forgotten"] += [f for f in json.loads(forgotten) if f not in marker["forgotten"]]
+    return list(markers.values())
+
+
+def import_mail_links(
+    c: sqlite3.Connection, user: str, data: dict[str, Any], fact_ids: dict[int, int]
+) -> None:
+    """Restore learned markers and facts' mail links: on the mail if it is stored, and
+    pending (applied by a trigger, migration m013) for mail that comes later."""
+    for marker in data.get("mail_learned", []):
+        key = (marker["raw_hash"], marker["message_id"])
+        mail_ids, exact = _stored(c, user, key)
+        for mail_id in mail_ids:
+            _mark(c, user, mail_id, marker["learned_at"], marker["forgotten"])
+        if not exact:
+            c.execute(
+                "INSERT INTO memory_mail_learned_pending (user_id, raw_hash, message_id, "
+                "learned_at, forgotten) VALUES (?, ?, ?, ?, ?)",
+                (user, *key, marker["learned_at"], json.dumps(marker["forgotten"])),
+            )
+    for m in data.get("memories") or []:
+        if "mail_source_keys" in m:
+            keys = [(k["raw_hash"], k["message_id"]) for k in m["mail_source_keys"]]
+        else:  # files before the keys: Message-IDs only
+            keys = [(None, mid) for mid in m.get("mail_sources", [])]
+        for key in keys:
+            mail_ids, exact = _stored(c, user, key)
+            c.executemany(
+                "INSERT OR IGNORE INTO memory_mail_sources (memory_id, mail_id, user_id) "
+                "VALUES (?, ?, ?)",
+                [(fact_ids[m["id"]], mail_id, user) for mail_id in mail_ids],
+            )
+            if not exact:
+                c.execute(
+                    "INSERT INTO memory_mail_sources_pending (memory_id, user_id, raw_hash, "
+                    "message_id) VALUES (?, ?, ?, ?)",
+                    (fact_ids[m["id"]], user, *key),
+                )
+
+
+def _stored(c: sqlite3.Connection, user: str, key: MailKey) -> tuple[list[int], bool]:
+    """The user's stored mail with this hash or Message-ID, and whether the exact one is."""
+    rows = c.execute(
+        "SELECT id, raw_hash FROM mail_messages WHERE user_id = ? "
+        "AND (raw_hash = ? OR message_id = ?) ORDER BY id",
+        (user, *key),
+    ).fetchall()
+    return [r[0] for r in rows], any(r[1] == key[0] for r in rows)
+
+
+def _mark(
+    c: sqlite3.Connection, user: str, mail_id: int, learned_at: str | None, forgotten: list[str]
+) -> None:
+    row = c.execute(
+        "SELECT learned_at, forgotten FROM memory_mail_learned WHERE mail_id = ? AND user_id = ?",
+        (mail_id, user),
+    ).fetchone()
+    if row is not None:
+        learned_at = row[0] or learned_at
+        had = json.loads(row[1])
+        forgotten = had + [f for f in forgotten if f not in had]
+    c.execute(
+        "INSERT INTO memory_mail_learned (mail_id, user_id, learned_at, forgotten) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT(mail_id) DO UPDATE SET learned_at = excluded.learned_at, "
+        "forgotten = excluded.forgotten",
+        (mail_id, user, learned_at, json.dumps(forgotten)),
+    )

@@ -546,6 +546,65 @@ def m012_draft_reply_message_id(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m013_memory_mail_pending(db: sqlite3.Connection) -> None:
+    # An export restored before its mail (`os1 import`, then `os1 mail import` of the mbox)
+    # names mail that is not stored yet: which mail was learned from, the facts the user
+    # told her to forget from it, and which facts came from it. Keep them by the mail's
+    # raw hash (exact: the mbox keeps the bytes) and Message-ID (a copy of the same mail),
+    # and apply them the moment the mail is stored, before it can teach anything again.
+    db.execute(
+        """CREATE TABLE memory_mail_learned_pending (
+            id INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            raw_hash TEXT,
+            message_id TEXT,
+            learned_at TEXT,
+            forgotten TEXT NOT NULL DEFAULT '[]',
+            CHECK (raw_hash IS NOT NULL OR message_id IS NOT NULL)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE memory_mail_sources_pending (
+            id INTEGER PRIMARY KEY,
+            memory_id INTEGER NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            raw_hash TEXT,
+            message_id TEXT,
+            CHECK (raw_hash IS NOT NULL OR message_id IS NOT NULL)
+        )"""
+    )
+    for table in ("memory_mail_learned_pending", "memory_mail_sources_pending"):
+        db.execute(f"CREATE INDEX {table}_hash ON {table}(user_id, raw_hash)")
+        db.execute(f"CREATE INDEX {table}_msgid ON {table}(user_id, message_id)")
+    db.execute(
+        "CREATE INDEX memory_mail_sources_pending_memory ON memory_mail_sources_pending(memory_id)"
+    )
+    match = "user_id = new.user_id AND (raw_hash = new.raw_hash OR message_id = new.message_id)"
+    # Matched by hash: that mail has come, the marker is done. Matched only by Message-ID
+    # (another copy, or bytes that changed on the way): it stays for the exact mail too.
+    db.execute(
+        "CREATE TRIGGER memory_mail_relink AFTER INSERT ON mail_messages BEGIN "
+        "INSERT OR IGNORE INTO memory_mail_sources (memory_id, mail_id, user_id) "
+        f"SELECT memory_id, new.id, new.user_id FROM memory_mail_sources_pending WHERE {match}; "
+        "INSERT INTO memory_mail_learned (mail_id, user_id, learned_at) "
+        "SELECT new.id, new.user_id, max(learned_at) FROM memory_mail_learned_pending "
+        f"WHERE {match} GROUP BY user_id "
+        "ON CONFLICT(mail_id) DO UPDATE SET learned_at = coalesce(learned_at, "
+        "excluded.learned_at); "
+        "UPDATE memory_mail_learned SET forgotten = (SELECT json_group_array(value) FROM ("
+        "SELECT value FROM json_each(memory_mail_learned.forgotten) UNION "
+        "SELECT f.value FROM memory_mail_learned_pending p, json_each(p.forgotten) f "
+        "WHERE p.user_id = new.user_id AND (p.raw_hash = new.raw_hash "
+        "OR p.message_id = new.message_id))) "
+        "WHERE mail_id = new.id AND user_id = new.user_id; "
+        "DELETE FROM memory_mail_sources_pending "
+        "WHERE user_id = new.user_id AND raw_hash = new.raw_hash; "
+        "DELETE FROM memory_mail_learned_pending "
+        "WHERE user_id = new.user_id AND raw_hash = new.raw_hash; END"
+    )
+
+
 def apply_migrations(db: sqlite3.Connection) -> list[str]:
     """Apply what has not been applied yet, each in its own transaction; return their names."""
     db.execute(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from os1 import archive
+from os1 import archive_records as records
 from os1.companion import Companion
 from os1.config import load_config
 from os1.contacts import carddav
@@ -19,9 +20,12 @@ from os1.mail import compose
 from os1.mail.accounts import Account, get_account, save_account
 from os1.mail.export import export_mbox
 from os1.mail.importer import import_path
+from os1.mail.learn import learn_from_mail, mail_sources
 from os1.mail.parse import Attachment
 from os1.mail.store import add_message
 from os1.mail.store import blob as mailblob
+from os1.memory import control
+from os1.memory import facts as factstore
 from os1.testing import ScriptedModel
 
 ACCOUNT = Account("work", "theo@example.com", "Theo", smtp_host="smtp.example.com",
@@ -405,3 +409,218 @@ async def test_imported_actions_are_history_not_undo(companion: Companion, tmp_p
             await fresh.actions.undo("theo")
     finally:
         await fresh.close()
+
+
+# --- what was learned from mail: it travels with the file, the mail in the mbox -----------
+
+ME = "theo@example.com"
+
+
+def _sent(body: str, mid: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = ME, "amy@example.com", "Big news"
+    msg["Date"], msg["Message-ID"] = "Sun, 03 Mar 2024 09:30:00 +0000", mid
+    msg.set_content(body)
+    return bytes(msg).replace(b"\n", b"\r\n")  # as IMAP gives it; the mbox has LF
+
+
+async def _yes(proposal: Any) -> bool:
+    return True
+
+
+async def _forget(c: Companion, fact_id: int) -> None:
+    outcome = await c.actions.request(
+        "theo", "forget_memories", {"fact_ids": [fact_id], "what": "that"},
+        requested_by="user", approve=_yes,
+    )  # fmt: skip
+    assert outcome.status == "done", outcome.output
+
+
+async def _facts(c: Companion, user: str = "theo") -> list[factstore.StoredFact]:
+    return await c.store.read(lambda conn: factstore.facts(conn, user))
+
+
+async def _count(c: Companion, table: str, user: str = "theo") -> int:
+    row = await c.store.query_one(f"SELECT count(*) FROM {table} WHERE user_id = ?", (user,))
+    assert row is not None
+    return int(row[0])
+
+
+async def _learned_and_exported(config: Any, tmp_path: Any) -> tuple[dict[str, Any], Any]:
+    """Theo's sent mail teaches two facts, he forgets one; the JSON file and the mbox."""
+    old = await Companion.open(config, embedder=None, model=ScriptedModel(small=True))
+    try:
+        await old.ensure_user("theo")
+        for raw in (_sent("I moved to Lisbon last month. My sister is called Eve.", "<a@x>"),
+                    _sent("Hi Amy,\n\nMy sister is called Eve, as I said.", "<b@x>")):  # fmt: skip
+            await old.store.write(
+                lambda c, raw=raw: add_message(c, "theo", raw, folder="Sent", me=frozenset({ME}))
+            )
+        await learn_from_mail(old.store, "theo", name="Theo")
+        eve = next(f for f in await _facts(old) if "Eve" in f.content)
+        assert len(eve.mail_sources) == 2  # both mails say it
+        await _forget(old, eve.id)
+        assert [f.content for f in await _facts(old)] == ["Theo lives in Lisbon."]
+        data = json.loads(json.dumps(await archive.export_user(old.store, "theo")))
+        assert await export_mbox(old.store, "theo", tmp_path / "mail.mbox") == 2
+        hashes = await old.store.query("SELECT raw_hash FROM mail_messages ORDER BY id")
+    finally:
+        await old.close()
+    markers = data["mail_learned"]
+    assert [m["raw_hash"] for m in markers] == [h[0] for h in hashes]
+    assert [m["message_id"] for m in markers] == ["<a@x>", "<b@x>"]
+    assert all(m["forgotten"] == ["sister.name"] and m["learned_at"] for m in markers)
+    [lisbon] = data["memories"]
+    assert lisbon["mail_sources"] == ["<a@x>"]
+    assert lisbon["mail_source_keys"] == [{"raw_hash": hashes[0][0], "message_id": "<a@x>"}]
+    return data, tmp_path / "mail.mbox"
+
+
+async def _fresh(tmp_path: Any) -> Companion:
+    other = load_config(env={"OS1_HOME": str(tmp_path / "new"), "OS1_USER": "theo"})
+    return await Companion.open(other, embedder=None, model=ScriptedModel(small=True))
+
+
+async def test_a_forgotten_fact_stays_forgotten_on_a_new_machine(
+    config: Any, tmp_path: Any
+) -> None:
+    data, mbox = await _learned_and_exported(config, tmp_path)
+    new = await _fresh(tmp_path)
+    try:
+        await archive.import_user(new.store, data)
+        [lisbon] = await _facts(new)
+        assert lisbon.mail_sources == ()  # its mail is not here yet
+        assert await _count(new, "memory_mail_learned_pending") == 2
+        # Exported again before the mail came, nothing is lost on the way.
+        again = await archive.export_user(new.store, "theo")
+        assert again["mail_learned"] == data["mail_learned"]
+        assert again["memories"][0]["mail_source_keys"] == data["memories"][0]["mail_source_keys"]
+        # Another user's copy of the same mail is not Theo's: his markers stay his.
+        await import_path(new.store, "anna", mbox, me=frozenset({ME}), workers=1)
+        assert await _count(new, "memory_mail_learned", "anna") == 0
+        assert await learn_from_mail(new.store, "anna", name="Anna") == 2  # her own mail
+
+        report = await import_path(new.store, "theo", mbox, me=frozenset({ME}), workers=1)
+        assert report.added == 2
+        assert await learn_from_mail(new.store, "theo", name="Theo") == 0
+        [kept] = await _facts(new)
+        assert (kept.id, kept.content) == (lisbon.id, "Theo lives in Lisbon.")  # not twice
+        [first, second] = [
+            r[0] for r in await new.store.query(
+                "SELECT id FROM mail_messages WHERE user_id = 'theo' ORDER BY id")
+        ]  # fmt: skip
+        assert kept.mail_sources == (first,)
+        [source] = await mail_sources(new.store, "theo", kept.mail_sources)
+        assert source.describe() == 'your email to amy@example.com on 3 March 2024 ("Big news")'
+        assert source.passage(kept.content) == "I moved to Lisbon last month."
+        marks = await new.store.query(
+            "SELECT mail_id, learned_at, forgotten FROM memory_mail_learned "
+            "WHERE user_id = 'theo' ORDER BY mail_id"
+        )
+        assert [(m[0], json.loads(m[2])) for m in marks] == [
+            (first, ["sister.name"]), (second, ["sister.name"])]  # fmt: skip
+        assert all(m[1] for m in marks)
+        # The raw hash survived the mbox: every marker found its exact mail.
+        assert await _count(new, "memory_mail_learned_pending") == 0
+        assert await _count(new, "memory_mail_sources_pending") == 0
+        # Not even a rebuild, which reads all the mail again, brings Eve back.
+        await control.rebuild(new.memory, "theo")
+        [rebuilt] = await _facts(new)
+        assert rebuilt.content == "The user lives in Lisbon." and rebuilt.mail_sources == (first,)
+    finally:
+        await new.close()
+
+
+async def test_forgetting_before_the_mail_arrives_holds_when_it_does(
+    config: Any, tmp_path: Any
+) -> None:
+    data, mbox = await _learned_and_exported(config, tmp_path)
+    new = await _fresh(tmp_path)
+    try:
+        await archive.import_user(new.store, data)
+        [lisbon] = await _facts(new)
+        await _forget(new, lisbon.id)  # its mail is still only in the mbox
+        await import_path(new.store, "theo", mbox, me=frozenset({ME}), workers=1)
+        assert await learn_from_mail(new.store, "theo", name="Theo") == 0
+        assert await _facts(new) == []
+        await control.rebuild(new.memory, "theo")
+        assert await _facts(new) == []
+        marks = await new.store.query("SELECT forgotten FROM memory_mail_learned ORDER BY mail_id")
+        assert [sorted(json.loads(m[0])) for m in marks] == [
+            ["home.city", "sister.name"], ["sister.name"]]  # fmt: skip
+    finally:
+        await new.close()
+
+
+async def test_files_with_message_ids_only_still_link_their_mail(
+    config: Any, tmp_path: Any
+) -> None:
+    data, mbox = await _learned_and_exported(config, tmp_path)
+    del data["mail_learned"], data["memories"][0]["mail_source_keys"]  # an older version 3
+    new = await _fresh(tmp_path)
+    try:
+        await archive.import_user(new.store, data)
+        await import_path(new.store, "theo", mbox, me=frozenset({ME}), workers=1)
+        [lisbon] = [f for f in await _facts(new) if "Lisbon" in f.content]
+        row = await new.store.query_one(
+            "SELECT id FROM mail_messages WHERE message_id = '<a@x>' AND user_id = 'theo'"
+        )
+        assert row is not None and lisbon.mail_sources == (row[0],)
+    finally:
+        await new.close()
+
+
+async def test_mail_already_here_is_marked_at_once(config: Any, tmp_path: Any) -> None:
+    data, mbox = await _learned_and_exported(config, tmp_path)
+    new = await _fresh(tmp_path)
+    try:
+        await import_path(new.store, "theo", mbox, me=frozenset({ME}), workers=1)
+
+        def restore(c: sqlite3.Connection) -> int:
+            fact = c.execute(
+                "INSERT INTO memories (user_id, kind, slot, content, origin, status, "
+                "recorded_at) VALUES ('theo', 'state', 'home.city', 'Theo lives in Lisbon.', "
+                "'mail', 'active', '2024-03-03')"
+            ).lastrowid
+            assert fact is not None
+            records.import_mail_links(c, "theo", data, {data["memories"][0]["id"]: fact})
+            return fact
+
+        fact = await new.store.write(restore)
+        assert await _count(new, "memory_mail_learned_pending") == 0
+        assert await _count(new, "memory_mail_sources_pending") == 0
+        assert await learn_from_mail(new.store, "theo", name="Theo") == 0
+        [kept] = await _facts(new)
+        assert kept.id == fact and len(kept.mail_sources) == 1
+    finally:
+        await new.close()
+
+
+_NOBODY = {"raw_hash": None, "message_id": None, "learned_at": None, "forgotten": []}
+_FACT = {"id": 1, "kind": "state", "content": "x", "recorded_at": "t"}
+
+
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        (_set("mail_learned", [_NOBODY]), r"mail_learned\[0\] names no mail"),
+        (
+            _set("mail_learned", [{**_NOBODY, "raw_hash": "h", "forgotten": "sister.name"}]),
+            r"mail_learned\[0\]\.forgotten should be a list of texts",
+        ),
+        (
+            _set(
+                "memories", [{**_FACT, "mail_source_keys": [{"raw_hash": 5, "message_id": None}]}]
+            ),
+            r"memories\[0\]\.mail_source_keys\[0\]\.raw_hash should be text",
+        ),
+    ],
+)
+async def test_malformed_mail_markers_import_nothing(
+    companion: Companion, change: Any, fragment: str
+) -> None:
+    data = _v3()
+    change(data)
+    with pytest.raises(archive.ArchiveError, match=fragment):
+        await archive.import_user(companion.store, data)
+    assert await companion.store.query("SELECT 1 FROM conversations") == []

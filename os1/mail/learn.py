@@ -29,7 +29,9 @@ Each fact links to its mail (`memory_mail_sources`), so "what do you know about 
 can say "from your email to Amy on 3 March 2024". `memory_mail_learned` marks the mail
 learned from (learning twice adds nothing) and keeps the slots the user told her to
 forget from each mail: forgetting deletes the fact, never the user's mail, and that
-mail never teaches the fact again, not even after a rebuild.
+mail never teaches the fact again, not even after a rebuild. An export restored before
+its mail (`os1 import`, then the mbox) keeps both by the mail's hash and Message-ID in
+`memory_mail_*_pending`; a trigger applies them as the mail is stored (migration m013).
 """
 
 from __future__ import annotations
@@ -262,6 +264,14 @@ def forget_from_mail(c: sqlite3.Connection, user: str, fact: factstore.StoredFac
             "(SELECT 1 FROM json_each(forgotten) WHERE value = ?)",
             (mail_id, user, _now(), key, key, user, key),
         )
+    # Mail it came from that is not here yet (restored from an export before the mbox):
+    # the trigger that stores it merges this into its marker.
+    c.execute(
+        "INSERT INTO memory_mail_learned_pending (user_id, raw_hash, message_id, forgotten) "
+        "SELECT user_id, raw_hash, message_id, json_array(?) FROM memory_mail_sources_pending "
+        "WHERE memory_id = ? AND user_id = ?",
+        (key, fact.id, user),
+    )
 
 
 def unlearn_all(c: sqlite3.Connection, user: str) -> None:
@@ -273,6 +283,8 @@ def unlearn_all(c: sqlite3.Connection, user: str) -> None:
         (user, user),
     )
     c.execute("DELETE FROM memory_mail_sources WHERE user_id = ?", (user,))
+    c.execute("DELETE FROM memory_mail_sources_pending WHERE user_id = ?", (user,))
+    c.execute("UPDATE memory_mail_learned_pending SET learned_at = NULL WHERE user_id = ?", (user,))
     c.execute(
         f"DELETE FROM vectors WHERE user_id = ? AND kind = 'memory' AND item_id IN ({mail_facts})",
         (user, user),

@@ -188,7 +188,11 @@ async def consolidate(memory: Memory, user: str) -> dict[str, int]:
             key = (fact.slot or "", " ".join(fact.content.lower().split()))
             if key in seen:
                 # Same fact twice: keep the first, move the sources onto it.
-                for table in ("memory_sources", "memory_mail_sources"):
+                for table in (
+                    "memory_sources",
+                    "memory_mail_sources",
+                    "memory_mail_sources_pending",
+                ):
                     c.execute(
                         f"UPDATE OR IGNORE {table} SET memory_id = ? WHERE memory_id = ?",
                         (seen[key], fact.id),
