@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe, median, table  # noqa: E402
 from mail_corpus import NOW, Corpus, Label, generate  # noqa: E402
 
-from os1.mail import triage  # noqa: E402
+from os1.mail import signals, triage  # noqa: E402
 from os1.mail.accounts import Account, save_account  # noqa: E402
 from os1.mail.store import add_message  # noqa: E402
 from os1.store import Store  # noqa: E402
@@ -76,7 +76,7 @@ def headers_only(row, mine_domains: set[str]) -> str:  # type: ignore[no-untyped
         return "junk"
     if h.get("list-id") or h.get("list-unsubscribe") or h.get("precedence") in ("bulk", "list"):
         return "newsletter"
-    if triage.NOREPLY.search(local) or h.get("auto-submitted", "no") != "no":
+    if signals.NOREPLY.search(local) or h.get("auto-submitted", "no") != "no":
         return "transactional"
     return "work" if domain in mine_domains else "personal"
 
@@ -137,7 +137,7 @@ async def ask_all(model, rows, gold, history):  # type: ignore[no-untyped-def]
     results: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for row in rows:
         g = gold[row["id"]].category
-        f = triage.features(row, history)
+        f = signals.features(row, history)
         guess = triage.rules(f)
         alone = await triage.ask_model(model, row, f, guess)
         results["rules"].append((g, guess.category))
@@ -153,7 +153,7 @@ async def model_sample(store: Store, gold: dict[int, Label], n: int, seed: int) 
 
     with tempfile.TemporaryDirectory() as home:
         model = get_model(load_config(env={"OS1_HOME": home}), cache_dir=Path(home) / "cache")
-        history = await triage.load_history(store, USER)
+        history = await signals.load_history(store, USER)
         rows = await store.query(
             f"SELECT {triage.COLUMNS} FROM mail_messages WHERE user_id = ? AND from_me = 0 "
             "ORDER BY id",
@@ -164,7 +164,7 @@ async def model_sample(store: Store, gold: dict[int, Label], n: int, seed: int) 
         for r in rows:
             by_cat[gold[r["id"]].category].append(r)
         stratified = [r for c in CATS for r in rng.sample(by_cat[c], n // len(CATS))]
-        unsure_all = [r for r in rows if triage.rules(triage.features(r, history)).uncertain]
+        unsure_all = [r for r in rows if triage.rules(signals.features(r, history)).uncertain]
         unsure = rng.sample(unsure_all, min(len(unsure_all), 2 * n))
         t0 = time.perf_counter()
         for title, sample in (
@@ -218,7 +218,7 @@ async def main() -> None:
             f"seed {args.seed}\n"
         )
         t0 = time.perf_counter()
-        domains = {a.split("@")[1] for a in corpus.me} - triage.FREEMAIL
+        domains = {a.split("@")[1] for a in corpus.me} - signals.FREEMAIL
         base = {r["id"]: headers_only(r, domains) for r in rows}
         base_rate = len(rows) / (time.perf_counter() - t0)
         rate, n = await timed_triage(store)

@@ -1,4 +1,4 @@
-"""Test helpers shipped with the package: a scripted model for unit tests of logic.
+"""Test helpers shipped with the package: a scripted model, a scripted approver, plugin tools.
 
 `ScriptedModel` never stands in for a real backend in tests of a feature that
 claims to support one; those tests run the bundled model or a real server.
@@ -10,6 +10,10 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
+import pluggy
+
+from . import hookspecs
+from .actions import Proposal, Tool
 from .models.base import (
     Chunk,
     Finished,
@@ -102,3 +106,25 @@ class ScriptedModel(Model):
         temperature: float = 0.0,
     ) -> Any:
         raise ModelError("ScriptedModel does not do JSON")
+
+
+class ScriptedApprover:
+    """The person at the keyboard: says `answer` to every proposal and keeps what was shown."""
+
+    def __init__(self, answer: bool) -> None:
+        self.answer = answer
+        self.shown: list[Proposal] = []
+
+    async def __call__(self, proposal: Proposal) -> bool:
+        self.shown.append(proposal)
+        return self.answer
+
+
+def registered_tools(plugin: object) -> list[Tool]:
+    """The tools `plugin` offers through its `register_tools` hook, registered on its own."""
+    pm = pluggy.PluginManager("os1")
+    pm.add_hookspecs(hookspecs)
+    pm.register(plugin)
+    found: list[Tool] = []
+    pm.hook.register_tools(register=found.append)
+    return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import click
@@ -17,7 +17,7 @@ import click
 from .. import __version__
 from ..actions import ActionError
 from ..archive import ArchiveError
-from ..companion import EmptyMessage
+from ..companion import Companion, EmptyMessage
 from ..config import Config, ConfigError, load_config
 from ..models import ModelError, ModelUnavailable
 from ..store import StoreError
@@ -114,3 +114,18 @@ def load(settings: Settings) -> Config:
     except ConfigError as e:
         fail(f"configuration problem: {e}", EX_CONFIG)
         raise  # unreachable; keeps type checkers content
+
+
+async def with_companion(
+    settings: Settings, fn: Callable[[Companion, str], Awaitable[Any]], *, embedder: bool = False
+) -> Any:
+    """Open the companion, run `fn(companion, user)`, and close it whatever happens.
+
+    `embedder`: load the dense-search model too (memory search wants it; most commands don't).
+    """
+    config = load(settings)
+    companion = await Companion.open(config, embedder="default" if embedder else None)
+    try:
+        return await fn(companion, config.user)
+    finally:
+        await companion.close()

@@ -21,23 +21,17 @@ from ..actions import Proposal
 from ..companion import Companion
 from ..contacts import carddav, vcard
 from ..contacts import people as peoplestore
+from ..contacts.correspondents import people_from_mail
+from ..contacts.duplicates import duplicates as merge_proposals
+from ..contacts.links import describe
 from ..contacts.tools import pending_merges
-from . import EX_DATAERR, EX_UNAVAILABLE, Settings, cli, fail, load, run
+from . import EX_DATAERR, EX_UNAVAILABLE, Settings, cli, fail, run, with_companion
 from .terminal import Terminal
-
-
-async def _with(settings: Settings, fn: Callable[[Companion, str], Awaitable[Any]]) -> Any:
-    config = load(settings)
-    companion = await Companion.open(config, embedder=None)
-    try:
-        return await fn(companion, config.user)
-    finally:
-        await companion.close()
 
 
 def _call(settings: Settings, fn: Callable[[Companion, str], Awaitable[Any]]) -> Any:
     try:
-        return run(_with)(settings, fn)
+        return run(with_companion)(settings, fn)
     except carddav.CardDAVError as e:
         fail(str(e), EX_UNAVAILABLE)
 
@@ -172,7 +166,7 @@ def show(settings: Settings, name_or_id: str) -> None:
 
     async def go(c: Companion, user: str) -> tuple[list[peoplestore.Person], str]:
         found = await peoplestore.find(c.store, user, name_or_id)
-        line = await peoplestore.describe(c.store, user, found[0]) if len(found) == 1 else ""
+        line = await describe(c.store, user, found[0]) if len(found) == 1 else ""
         return found, line
 
     found, line = _call(settings, go)
@@ -199,8 +193,8 @@ def from_mail(settings: Settings) -> None:
 
     async def go(c: Companion, user: str) -> tuple[peoplestore.Changes, int]:
         changes = peoplestore.Changes()
-        await c.store.write(lambda conn: peoplestore.people_from_mail(conn, user, changes))
-        return changes, len(peoplestore.duplicates(await peoplestore.people(c.store, user)))
+        await c.store.write(lambda conn: people_from_mail(conn, user, changes))
+        return changes, len(merge_proposals(await peoplestore.people(c.store, user)))
 
     changes, duplicates = _call(settings, go)
     click.echo(f"From mail: {_counts(changes)}.")
@@ -243,7 +237,7 @@ def merge(settings: Settings, ids: tuple[int, ...]) -> None:
             (user,),
         )
         skip = pending_merges([dict(r) for r in asked])
-        proposals = peoplestore.duplicates(await peoplestore.people(c.store, user), skip)
+        proposals = merge_proposals(await peoplestore.people(c.store, user), skip)
         waiting = [str(r["id"]) for r in asked if r["status"] == "proposed"]
         if not proposals:
             click.echo("No new duplicates to merge.")

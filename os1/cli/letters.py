@@ -22,26 +22,27 @@ from ..letters.studio import Letter, LetterError
 from ..letters.tools import flag, send_arguments
 from ..mail.accounts import AccountError
 from ..mail.smtp import SendError
-from . import EX_CONFIG, EX_DATAERR, EX_IOERR, EX_UNAVAILABLE, Settings, cli, fail, load, run
+from . import (
+    EX_CONFIG,
+    EX_DATAERR,
+    EX_IOERR,
+    EX_UNAVAILABLE,
+    Settings,
+    cli,
+    fail,
+    run,
+    with_companion,
+)
 from .terminal import Terminal
 
 MAX_INPUT = 4 * studio.MAX_BODY
 """Bytes read for one letter: enough for the longest letter in any script, and a bit over."""
 
 
-async def _with(settings: Settings, fn: Callable[[Companion, str], Awaitable[Any]]) -> Any:
-    config = load(settings)
-    companion = await Companion.open(config, embedder=None)
-    try:
-        return await fn(companion, config.user)
-    finally:
-        await companion.close()
-
-
 def _do(settings: Settings, fn: Callable[[Companion, str], Awaitable[Any]]) -> Any:
     """Run `fn` with the companion, turning the studio's errors into clear messages."""
     try:
-        return run(_with)(settings, fn)
+        return run(with_companion)(settings, fn)
     except (LetterError, RenderError) as e:
         fail(str(e), EX_DATAERR)
     except AccountError as e:

@@ -20,20 +20,17 @@ from ..companion import Companion
 from ..mail import accounts as mailaccounts
 from ..mail.importer import ImportError_, import_path
 from ..mail.search import MailSearch
-from . import EX_CONFIG, EX_DATAERR, Settings, cli, fail, load, run
+from . import EX_CONFIG, EX_DATAERR, Settings, cli, fail, run, with_companion
 
 
-async def with_companion(
+async def with_mail(
     settings: Settings, fn: Callable[[Companion, str], Awaitable[Any]], *, embedder: bool = False
 ) -> Any:
-    config = load(settings)
-    companion = await Companion.open(config, embedder="default" if embedder else None)
+    """`with_companion`, with a problem of a mail account told as bad configuration (78)."""
     try:
-        return await fn(companion, config.user)
+        return await with_companion(settings, fn, embedder=embedder)
     except mailaccounts.AccountError as e:
         fail(str(e), EX_CONFIG)
-    finally:
-        await companion.close()
 
 
 def utf8(value: str, what: str) -> str:
@@ -151,7 +148,7 @@ def account_add(settings: Settings, name: str, **o: Any) -> None:
     async def go(c: Companion, user: str) -> None:
         await mailaccounts.save_account(c.store, user, acct)
 
-    run(with_companion)(settings, go)
+    run(with_mail)(settings, go)
     click.echo(f"Account {name!r} saved. The password is not stored; it is fetched when needed.")
 
 
@@ -163,7 +160,7 @@ def account_list(settings: Settings) -> None:
     async def go(c: Companion, user: str) -> list[mailaccounts.Account]:
         return await mailaccounts.accounts(c.store, user)
 
-    found = run(with_companion)(settings, go) or []
+    found = run(with_mail)(settings, go) or []
     for a in found:
         click.echo(json.dumps(mailaccounts.describe(a), indent=2))
     if not found:
@@ -205,7 +202,7 @@ def import_(settings: Settings, paths: tuple[Path, ...]) -> None:
         await learned(c, user)
         return problems
 
-    run(with_companion)(settings, go)
+    run(with_mail)(settings, go)
 
 
 @mail.command("list")
@@ -226,7 +223,7 @@ def list_(settings: Settings, folder: str, category: str | None, limit: int) -> 
             params.append(category)
         return await c.store.query(sql + " ORDER BY date DESC LIMIT ?", (*params, limit))
 
-    rows = run(with_companion)(settings, go) or []
+    rows = run(with_mail)(settings, go) or []
     click.echo("\n".join(short(r) for r in rows) or f"No messages in {folder}.")
 
 
@@ -254,7 +251,7 @@ def show(settings: Settings, message_id: int, thread: bool, raw: bool) -> None:
 
         return await c.store.read(read)
 
-    rows, data, files = run(with_companion)(settings, go) or ([], None, [])
+    rows, data, files = run(with_mail)(settings, go) or ([], None, [])
     if not rows:
         fail(f"no message #{message_id}", EX_DATAERR)
     if raw and data is not None:
@@ -295,7 +292,7 @@ def search(settings: Settings, query: str, limit: int, meaning: bool) -> None:
         searcher = MailSearch(c.store, c.memory.searcher.embedder if meaning else None)
         return await searcher.search(user, query, limit=limit)
 
-    hits = run(with_companion)(settings, go, embedder=meaning) or []
+    hits = run(with_mail)(settings, go, embedder=meaning) or []
     for h in hits:
         click.echo(
             f"#{h.id:<6} {(h.date or '')[:10]}  {h.from_name or h.from_addr:<24}  {h.subject}"
@@ -313,7 +310,7 @@ def index(settings: Settings, limit: int | None) -> None:
     async def go(c: Companion, user: str) -> int:
         return await MailSearch(c.store, c.memory.searcher.embedder).index(user, limit=limit)
 
-    n = run(with_companion)(settings, go, embedder=True) or 0
+    n = run(with_mail)(settings, go, embedder=True) or 0
     click.echo(f"{n:,} message(s) prepared for search by meaning.")
 
 
@@ -329,7 +326,7 @@ def problems(settings: Settings) -> None:
             (user,),
         )
 
-    rows = run(with_companion)(settings, go) or []
+    rows = run(with_mail)(settings, go) or []
     for r in rows:
         click.echo(f"#{r['id']:<6} {r['imported_at'][:10]}  {r['error']}")
     if not rows:
@@ -353,5 +350,5 @@ def export_(settings: Settings, file: Path, folder: str | None) -> None:
 
             return await export_mbox(c.store, user, file, folder=folder, on_progress=progress)
 
-    n = run(with_companion)(settings, go) or 0
+    n = run(with_mail)(settings, go) or 0
     click.echo(f"Wrote {file}: {n:,} message(s).")

@@ -18,9 +18,11 @@ from ..companion import Companion
 from ..mail import accounts as mailaccounts
 from ..mail import cleanup as mailcleanup
 from ..mail import triage as mailtriage
-from ..mail.imap import ImapError, SyncReport, sync_account, watch
+from ..mail.imap import SyncReport, sync_account
+from ..mail.imap_session import ImapError
+from ..mail.imap_watch import watch
 from . import EX_CONFIG, EX_UNAVAILABLE, Settings, fail, run
-from .mail import learned, mail, said, with_companion
+from .mail import learned, mail, said, with_mail
 from .terminal import Terminal
 
 
@@ -80,7 +82,7 @@ def sync(settings: Settings, name: str | None, keep_watching: bool, interval: in
         except ImapError as e:
             fail(str(e), EX_UNAVAILABLE)
 
-    run(with_companion)(settings, go)
+    run(with_mail)(settings, go)
 
 
 @mail.command()
@@ -102,7 +104,7 @@ def triage(settings: Settings, again: bool, use_model: bool) -> None:
                 on_progress=progress,
             )  # fmt: skip
 
-    counts = run(with_companion)(settings, go) or {}
+    counts = run(with_mail)(settings, go) or {}
     total = counts.pop("total", 0)
     by_model = counts.pop("by_model", 0)
     shown = ", ".join(f"{n:,} {cat}" for cat, n in sorted(counts.items(), key=lambda kv: -kv[1]))
@@ -123,7 +125,7 @@ def important(settings: Settings, days: int, limit: int) -> None:
         since = datetime.now(UTC) - timedelta(days=days)
         return await mailtriage.important(c.store, user, since, limit)
 
-    rows = run(with_companion)(settings, go) or []
+    rows = run(with_mail)(settings, go) or []
     for r in rows:
         who = r["from_name"] or r["from_addr"]
         click.echo(f"#{r['id']:<6} {who[:24]:<24} {r['subject'][:50]:<50} {r['reason']}")
@@ -153,7 +155,7 @@ def cleanup(settings: Settings, folder: str, days: int) -> None:
         )  # fmt: skip
         return outcome
 
-    outcome = run(with_companion)(settings, go)
+    outcome = run(with_mail)(settings, go)
     if outcome is not None:
         said(
             outcome,

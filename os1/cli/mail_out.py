@@ -17,9 +17,11 @@ from ..actions import Outcome
 from ..companion import Companion
 from ..mail import compose
 from ..mail import send as mailsend
+from ..mail.reply import draft_reply
+from ..mail.summary import summarise_thread
 from ..proofread import Suggestion
 from . import EX_DATAERR, Settings, fail, run
-from .mail import mail, said, utf8, with_companion
+from .mail import mail, said, utf8, with_mail
 from .terminal import Terminal
 
 
@@ -37,9 +39,9 @@ def summary(settings: Settings, message_id: int) -> None:
     """Summarise the thread message MESSAGE_ID belongs to."""
 
     async def go(c: Companion, user: str) -> str:
-        return str(await _guard(compose.summarise_thread(c, user, message_id)))
+        return str(await _guard(summarise_thread(c, user, message_id)))
 
-    click.echo(run(with_companion)(settings, go) or "")
+    click.echo(run(with_mail)(settings, go) or "")
 
 
 @mail.command()
@@ -81,7 +83,7 @@ def draft(
     async def go(c: Companion, user: str) -> compose.Draft:
         if message_id is not None:
             draft_id = await _guard(
-                compose.draft_reply(c, user, message_id, instruction or "", reply_all=reply_all)
+                draft_reply(c, user, message_id, instruction or "", reply_all=reply_all)
             )
         else:
             draft_id = await _guard(
@@ -93,7 +95,7 @@ def draft(
         result: compose.Draft = await compose.get_draft(c.store, user, draft_id)
         return result
 
-    d = run(with_companion)(settings, go)
+    d = run(with_mail)(settings, go)
     if d is None:
         return
     click.echo(_show(d))
@@ -138,7 +140,7 @@ def drafts(settings: Settings, show_all: bool) -> None:
         )
         return result
 
-    found = run(with_companion)(settings, go) or []
+    found = run(with_mail)(settings, go) or []
     for d in found:
         click.echo(f"#{d.id:<5} {d.status:<9} {', '.join(d.to)[:30]:<30} {d.subject[:50]}")
     if not found:
@@ -167,7 +169,7 @@ def proofread(settings: Settings, draft_id: int, accept_all: bool) -> None:
     async def go(c: Companion, user: str) -> int:
         return int(await _guard(compose.proofread_draft(c, user, draft_id, decide)))
 
-    accepted = run(with_companion)(settings, go) or 0
+    accepted = run(with_mail)(settings, go) or 0
     click.echo(
         f"\n{accepted} suggestion(s) accepted; draft #{draft_id} saved."
         if accepted
@@ -187,7 +189,7 @@ def send(settings: Settings, draft_id: int) -> None:
         )
         return outcome
 
-    outcome = run(with_companion)(settings, go)
+    outcome = run(with_mail)(settings, go)
     if outcome is not None:
         said(outcome, f"Not sent; draft #{draft_id} is kept.")
 
@@ -201,5 +203,5 @@ def discard(settings: Settings, draft_id: int) -> None:
     async def go(c: Companion, user: str) -> None:
         await _guard(compose.discard_draft(c.store, user, draft_id))
 
-    run(with_companion)(settings, go)
+    run(with_mail)(settings, go)
     click.echo(f"Draft #{draft_id} discarded.")

@@ -13,7 +13,7 @@ from ..companion import Companion
 from ..mail import learn as maillearn
 from ..memory import control
 from ..memory import facts as factstore
-from . import Settings, cli, load, run
+from . import Settings, cli, run, with_companion
 
 
 def _line(fact: Any) -> str:
@@ -22,13 +22,9 @@ def _line(fact: Any) -> str:
     return f"#{fact.id:<5} {fact.kind:<12} {fact.content}{when}{status}"
 
 
-async def _with(settings: Settings, fn: Callable[[Companion, str], Awaitable[Any]]) -> Any:
-    config = load(settings)
-    companion = await Companion.open(config)
-    try:
-        return await fn(companion, config.user)
-    finally:
-        await companion.close()
+def _call(settings: Settings, fn: Callable[[Companion, str], Awaitable[Any]]) -> Any:
+    """Run `fn` with the companion and its dense-search model (memory search uses it)."""
+    return run(with_companion)(settings, fn, embedder=True)
 
 
 @cli.group()
@@ -45,7 +41,7 @@ def list_(settings: Settings, show_all: bool) -> None:
     async def go(c: Companion, user: str) -> list[Any]:
         return await c.memory.facts(user, include_superseded=show_all)
 
-    items = run(_with)(settings, go) or []
+    items = _call(settings, go) or []
     click.echo("\n".join(_line(f) for f in items) or "Nothing remembered yet.")
 
 
@@ -60,7 +56,7 @@ def search(settings: Settings, query: str, k: int) -> None:
         await c.memory.searcher.index(user)
         return await c.memory.searcher.search(user, query, k=k)
 
-    for hit in run(_with)(settings, go) or []:
+    for hit in _call(settings, go) or []:
         source = f"message #{hit.id}" if hit.kind == "message" else f"fact #{hit.id}"
         click.echo(f"{hit.created_at[:10]}  {source:<14} {hit.content[:120]}")
 
@@ -88,7 +84,7 @@ def show(settings: Settings, fact_id: int) -> None:
                 lines.append("  story: " + factstore.story(history))
         return "\n".join(lines)
 
-    click.echo(run(_with)(settings, go))
+    click.echo(_call(settings, go))
 
 
 @memory.command()
@@ -103,7 +99,7 @@ def edit(settings: Settings, fact_id: int, content: str) -> None:
             lambda conn: factstore.correct_fact(conn, user, fact_id, content)
         )
 
-    click.echo(f"Now remembered as #{run(_with)(settings, go)}: {content}")
+    click.echo(f"Now remembered as #{_call(settings, go)}: {content}")
 
 
 @memory.command()
@@ -115,7 +111,7 @@ def confirm(settings: Settings, fact_id: int) -> None:
     async def go(c: Companion, user: str) -> list[int]:
         return await c.store.write(lambda conn: factstore.confirm_fact(conn, user, fact_id))
 
-    replaced = run(_with)(settings, go) or []
+    replaced = _call(settings, go) or []
     click.echo(
         f"Confirmed #{fact_id}"
         + (f"; it replaces #{', #'.join(map(str, replaced))}." if replaced else ".")
@@ -145,7 +141,7 @@ def forget(settings: Settings, fact_id: int | None, conversation: int | None, ye
         )  # fmt: skip
         return outcome.output
 
-    click.echo(run(_with)(settings, go))
+    click.echo(_call(settings, go))
 
 
 async def _yes(proposal: Any) -> bool:
@@ -156,7 +152,7 @@ async def _yes(proposal: Any) -> bool:
 @click.pass_obj
 def pause(settings: Settings) -> None:
     """Stop learning new facts (conversations are still kept; use incognito to keep nothing)."""
-    run(_with)(settings, lambda c, u: c.memory.set_paused(u, True))
+    _call(settings, lambda c, u: c.memory.set_paused(u, True))
     click.echo("Memory paused: I won't learn anything new until `os1 memory resume`.")
 
 
@@ -164,7 +160,7 @@ def pause(settings: Settings) -> None:
 @click.pass_obj
 def resume(settings: Settings) -> None:
     """Learn from conversations again."""
-    run(_with)(settings, lambda c, u: c.memory.set_paused(u, False))
+    _call(settings, lambda c, u: c.memory.set_paused(u, False))
     click.echo("Memory resumed.")
 
 
@@ -172,7 +168,7 @@ def resume(settings: Settings) -> None:
 @click.pass_obj
 def rebuild(settings: Settings) -> None:
     """Derive every fact and vector again from the conversation log."""
-    n = run(_with)(settings, lambda c, u: control.rebuild(c.memory, u))
+    n = _call(settings, lambda c, u: control.rebuild(c.memory, u))
     click.echo(f"Rebuilt memory from {n} messages.")
 
 
@@ -180,7 +176,7 @@ def rebuild(settings: Settings) -> None:
 @click.pass_obj
 def consolidate(settings: Settings) -> None:
     """Merge duplicates and note follow-ups now (it also runs on its own)."""
-    counts = run(_with)(settings, lambda c, u: control.consolidate(c.memory, u)) or {}
+    counts = _call(settings, lambda c, u: control.consolidate(c.memory, u)) or {}
     click.echo(f"Merged {counts.get('merged', 0)}, noted {counts.get('followups', 0)} follow-ups.")
 
 
@@ -188,5 +184,5 @@ def consolidate(settings: Settings) -> None:
 @click.pass_obj
 def export_(settings: Settings) -> None:
     """Every fact, with its sources and history, as JSON on stdout."""
-    data = run(_with)(settings, lambda c, u: control.export(c.memory, u))
+    data = _call(settings, lambda c, u: control.export(c.memory, u))
     click.echo(json.dumps(data, ensure_ascii=False, indent=1))

@@ -1,11 +1,11 @@
 """The people of a user's life: one row each, built from address books and mail.
 
 A card joins the person with its UID, else the person with one of its addresses;
-otherwise it is someone new. Nothing here ever merges two people: `duplicates`
+otherwise it is someone new. Nothing here ever merges two people: duplicates.py
 only *proposes* merges (same address, or the same name), and the merge itself is
 a destructive tool the user must say yes to (`tools.py`). People who were merged
 away keep their row with `merged_into` set, so the merge can be undone.
-`describe` links a person to what she remembers about them.
+People from mail are correspondents.py's; what she remembers of someone, links.py's.
 """
 
 from __future__ import annotations
@@ -15,21 +15,15 @@ import json
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parseaddr
 from typing import Any
 
-from ..memory.lexical import fts_query
 from ..store import Store
 from .vcard import Card, Problem
 
 MAIL = "mail"
-_NOREPLY = re.compile(
-    r"^(?:no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?|notifications?|alerts?)"
-    r"(?:[+._-]|$)"
-)
 
 
 @dataclass(frozen=True)
@@ -45,15 +39,6 @@ class Person:
     uid: str | None = None
     vcard: str | None = None
     merged_into: int | None = None
-
-
-@dataclass(frozen=True)
-class MergeProposal:
-    """Two rows that look like one person; `other` would be merged into `keep`."""
-
-    keep: Person
-    other: Person
-    reason: str
 
 
 @dataclass
@@ -105,7 +90,7 @@ def _digits(phone: str) -> str:
     return re.sub(r"[^\d]", "", phone)[-9:]
 
 
-def _match(c: sqlite3.Connection, user: str, card: Card) -> int | None:
+def match_card(c: sqlite3.Connection, user: str, card: Card) -> int | None:
     """The person a card is about: by UID, else by address, else by name and number."""
     if card.uid:
         row = c.execute(
@@ -171,7 +156,7 @@ def save(c: sqlite3.Connection, user: str, p: Person, *, new: bool = False) -> i
     return person_id
 
 
-def _union(old: Sequence[str], new: Iterable[str]) -> tuple[str, ...]:
+def union(old: Sequence[str], new: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*old, *new]))
 
 
@@ -181,7 +166,7 @@ def _weak_name(p: Person) -> bool:
 
 def upsert_card(c: sqlite3.Connection, user: str, card: Card, source: str) -> tuple[int, str]:
     """Add or update the person `card` describes; returns (id, "added"|"updated"|"unchanged")."""
-    pid = _match(c, user, card)
+    pid = match_card(c, user, card)
     if pid is None:
         fresh = Person(0, card.name, card.emails, card.phones, card.org, card.note, "",
                        (source,), card.uid, card.raw)  # fmt: skip
@@ -194,12 +179,12 @@ def upsert_card(c: sqlite3.Connection, user: str, card: Card, source: str) -> tu
         # The address book's name beats a mail display name; a card merged into someone
         # else does not rename them.
         name=card.name if same_card or _weak_name(old) else old.name,
-        emails=_union(old.emails, card.emails),
-        phones=_union(old.phones, card.phones),
+        emails=union(old.emails, card.emails),
+        phones=union(old.phones, card.phones),
         org=card.org if same_card else (old.org or card.org),
         note=card.note if same_card else (old.note or card.note),
         relation=old.relation,
-        sources=_union(old.sources, [source]),
+        sources=union(old.sources, [source]),
         uid=old.uid or card.uid,
         vcard=card.raw if same_card or not old.vcard else old.vcard,
     )
@@ -270,6 +255,13 @@ async def get(store: Store, user: str, person_id: int) -> Person | None:
     return await store.read(lambda c: load(c, user, person_id))
 
 
+def name_key(name: str) -> str:
+    """A name as compared for duplicates: no accents, case or punctuation, words sorted."""
+    plain = unicodedata.normalize("NFKD", name)
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).casefold()
+    return " ".join(sorted(re.findall(r"[^\W_]+", plain)))
+
+
 async def find(store: Store, user: str, query: str) -> list[Person]:
     """People by id, exact name, part of a name, or address; best matches first."""
     query = query.strip()
@@ -289,214 +281,3 @@ async def find(store: Store, user: str, query: str) -> list[Person]:
         if hits:
             return hits
     return []
-
-
-# --- people from mail ---------------------------------------------------------------
-
-
-def _addresses(value: str | None) -> list[tuple[str, str]]:
-    """(name, address) from a JSON list of addresses, "Name <a@b>" strings or pairs."""
-    try:
-        items = json.loads(value or "[]")
-    except ValueError:
-        return []
-    found = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, str):
-            found.append(parseaddr(item))
-        elif isinstance(item, list | tuple) and len(item) == 2:
-            found.append((str(item[0] or ""), str(item[1] or "")))
-        elif isinstance(item, dict):
-            addr = item.get("addr") or item.get("address") or item.get("email") or ""
-            found.append((str(item.get("name") or ""), str(addr)))
-    return [(n.strip().strip('"'), a.strip().lower()) for n, a in found if "@" in a]
-
-
-_BULK = """NOT (json_valid(headers) AND (
-    json_extract(headers, '$."list-id"') IS NOT NULL
-    OR json_extract(headers, '$."list-unsubscribe"') IS NOT NULL
-    OR lower(coalesce(json_extract(headers, '$.precedence'), '')) IN ('bulk', 'list', 'junk')
-    OR lower(coalesce(json_extract(headers, '$."auto-submitted"'), 'no')) != 'no'))"""
-
-
-def _correspondents(c: sqlite3.Connection, user: str) -> dict[str, dict[str, int]]:
-    """address -> {display name: times seen}, for everyone the user writes to or hears from."""
-    me = {r[0] for r in c.execute(
-        "SELECT lower(address) FROM mail_accounts WHERE user_id = ? UNION "
-        "SELECT DISTINCT from_addr FROM mail_messages WHERE user_id = ? AND from_me = 1",
-        (user, user),
-    )}  # fmt: skip
-    seen: dict[str, dict[str, int]] = {}
-
-    def note(name: str, addr: str, n: int = 1) -> None:
-        if addr in me or _NOREPLY.match(addr.split("@")[0]):
-            return
-        names = seen.setdefault(addr, {})
-        if name and "@" not in name:
-            names[name] = names.get(name, 0) + n
-
-    for row in c.execute(
-        "SELECT to_addrs, cc_addrs FROM mail_messages "
-        "WHERE user_id = ? AND from_me = 1 AND status = 'ok'",
-        (user,),
-    ):
-        for name, addr in _addresses(row[0]) + _addresses(row[1]):
-            note(name, addr)
-    for row in c.execute(
-        "SELECT from_name, lower(from_addr), count(*) FROM mail_messages "
-        "WHERE user_id = ? AND from_me = 0 AND status = 'ok' AND from_addr LIKE '%@%' "
-        "AND (category IS NULL OR category IN ('personal', 'work')) AND " + _BULK + " "
-        "GROUP BY from_name, lower(from_addr)",
-        (user,),
-    ):
-        note(row[0].strip().strip('"'), row[1], row[2])
-    return seen
-
-
-def people_from_mail(c: sqlite3.Connection, user: str, changes: Changes) -> None:
-    """Add the people the user writes to or hears from (not lists, robots or themselves)."""
-    ensure_user(c, user)
-    for addr, names in sorted(_correspondents(c, user).items()):
-        name = max(names, key=lambda n: (names[n], n)) if names else addr
-        pid = _match(c, user, Card(addr, (addr,)))
-        if pid is None:
-            save(c, user, Person(0, name, (addr,), sources=(MAIL,)), new=True)
-            changes.added.append(name)
-            continue
-        old = load(c, user, pid)
-        assert old is not None
-        better = name if names and (not old.name or "@" in old.name) else old.name
-        new = replace(old, name=better, sources=_union(old.sources, [MAIL]))
-        if new == old:
-            changes.unchanged += 1
-        else:
-            save(c, user, new)
-            changes.updated.append(new.name)
-
-
-# --- duplicates ---------------------------------------------------------------------
-
-
-def name_key(name: str) -> str:
-    """A name as compared for duplicates: no accents, case or punctuation, words sorted."""
-    plain = unicodedata.normalize("NFKD", name)
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).casefold()
-    return " ".join(sorted(re.findall(r"[^\W_]+", plain)))
-
-
-def _strength(p: Person) -> tuple[int, int, int]:
-    # Keep the richer row: an address-book card over a mail-only one, then the older.
-    return (int(p.vcard is not None), len(p.emails) + len(p.phones), -p.id)
-
-
-def duplicates(
-    everyone: Sequence[Person], skip: Collection[frozenset[int]] = ()
-) -> list[MergeProposal]:
-    """Merge proposals for people who share an address or a name; pairs in `skip` are left out."""
-    parent = {p.id: p.id for p in everyone}
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    groups: dict[str, list[int]] = {}
-    for p in everyone:
-        for email in p.emails:
-            groups.setdefault("@" + email, []).append(p.id)
-        if "@" not in p.name and (key := name_key(p.name)):
-            groups.setdefault("n" + key, []).append(p.id)
-    for ids in groups.values():
-        for other in ids[1:]:
-            parent[root(other)] = root(ids[0])
-    clusters: dict[int, list[Person]] = {}
-    for p in everyone:
-        clusters.setdefault(root(p.id), []).append(p)
-    proposals = []
-    for members in clusters.values():
-        if len(members) < 2:
-            continue
-        keep = max(members, key=_strength)
-        for dup in members:
-            if dup.id != keep.id and frozenset((keep.id, dup.id)) not in skip:
-                proposals.append(MergeProposal(keep, dup, _reason(keep, dup, members)))
-    return proposals
-
-
-def _reason(keep: Person, other: Person, members: Sequence[Person]) -> str:
-    for a in (keep, *members):
-        if a.id == other.id:
-            continue
-        shared = sorted(set(a.emails) & set(other.emails))
-        if shared:
-            return f"both have {shared[0]}" + ("" if a is keep else f" (with {a.name}, #{a.id})")
-        if name_key(a.name) == name_key(other.name) and "@" not in a.name:
-            return "same name" + ("" if a is keep else f" as {a.name} (#{a.id})")
-    return "linked through others in this group"
-
-
-# --- what she remembers -------------------------------------------------------------
-
-
-def _phrase(content: str, name: str) -> str:
-    """ "Amy is Theo's college friend." -> "college friend"; "Amy lives upstairs." -> the rest."""
-    text = content.strip().rstrip(".!")
-    n = re.escape(name)
-    owner = r"(?:[\w'’-]+['’]s |the user's |my |his |her |their )?"
-    for pattern in (
-        rf"^{n} is (?:a |an |the )?{owner}(.+)$",
-        rf"^[\w'’-]+['’]s (.+?) is (?:called |named )?{n}$",
-        rf"^[\w'’-]+['’]s (.+?),? {n},? (.+)$",
-        rf"^{n}(?:['’]s)? (.+)$",
-    ):
-        m = re.match(pattern, text, flags=re.IGNORECASE)
-        if m:
-            return ", ".join(g.strip() for g in m.groups() if g and g.strip())
-    return text
-
-
-def remembered(c: sqlite3.Connection, user: str, person: Person, limit: int = 4) -> list[str]:
-    """What active memories say about `person`, each as a short phrase."""
-    first = person.name.split()[0] if person.name.split() else ""
-    if not first or "@" in person.name:
-        return []
-    names = [person.name]
-    # A first name alone counts only if no one else the user knows has it.
-    shared = c.execute(
-        "SELECT count(*) FROM people WHERE user_id = ? AND merged_into IS NULL AND id != ? "
-        "AND (name = ? COLLATE NOCASE OR name LIKE ? ESCAPE '\\')",
-        (user, person.id, first, first.replace("\\", "\\\\").replace("%", "\\%")
-         .replace("_", "\\_") + " %"),
-    ).fetchone()[0]  # fmt: skip
-    if not shared and first != person.name:
-        names.append(first)
-    match = fts_query(first)
-    if match is None:
-        return []
-    rows = c.execute(
-        "SELECT m.content FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid "
-        "WHERE memories_fts MATCH ? AND m.user_id = ? AND m.status = 'active' "
-        "ORDER BY m.importance DESC, m.recorded_at DESC LIMIT 200",
-        (match, user),
-    ).fetchall()
-    phrases: list[str] = []
-    for (content,) in rows:
-        for name in names:
-            if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", content, re.IGNORECASE):
-                phrase = _phrase(content, name)
-                if phrase and phrase not in phrases:
-                    phrases.append(phrase)
-                break
-        if len(phrases) >= limit:
-            break
-    return phrases
-
-
-async def describe(store: Store, user: str, person: Person) -> str:
-    """One line: who this is to the user, e.g. "Amy — college friend, lives upstairs"."""
-    phrases = [person.relation] if person.relation else []
-    phrases += await store.read(lambda c: remembered(c, user, person))
-    if not phrases:
-        phrases = [x for x in (person.org, person.emails[0] if person.emails else "") if x][:1]
-    return f"{person.name} — {', '.join(phrases)}" if phrases else person.name

@@ -16,6 +16,7 @@ from typing import Any
 from ..actions import Effect, Tool, ToolContext, ToolResult
 from ..hookspecs import hookimpl
 from . import people as peoplestore
+from .links import describe
 from .people import Person
 
 
@@ -141,7 +142,7 @@ async def _find(ctx: ToolContext, args: dict[str, Any]) -> ToolResult:
         return ToolResult(f"No one called {args['name']!r} among the user's contacts.")
     lines = []
     for person in found[:5]:
-        line = await peoplestore.describe(store, user, person)
+        line = await describe(store, user, person)
         reach = ", ".join([*person.emails, *person.phones])
         lines.append(f"#{person.id} {line}" + (f" ({reach})" if reach else ""))
     more = f"\n…and {len(found) - 5} more" if len(found) > 5 else ""

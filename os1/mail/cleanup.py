@@ -28,8 +28,9 @@ from ..actions import Effect, Tool, ToolContext, ToolResult
 from ..hookspecs import hookimpl
 from ..store import Store
 from .parse import now_iso
+from .signals import load_history
 from .store import set_folder
-from .triage import IMPORTANT, load_history, triage_all
+from .triage import IMPORTANT, triage_all
 
 LOCAL_ARCHIVE = "archive"
 KEEP = frozenset({"personal", "work"})

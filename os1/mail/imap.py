@@ -9,57 +9,35 @@ it has not stored yet in batches (BODY.PEEK[]: syncing never marks mail read),
 and refreshes the flags of the rest. Each batch is one transaction, so a sync cut
 off half-way keeps what it committed and the next one continues from there.
 
-imapclient is blocking: every call runs in a worker thread, one at a time per
-connection. The password is fetched when connecting (a command or the keyring)
-and never stored.
+The connection itself is imap_session's; watching an account is imap_watch's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import selectors
 import sqlite3
-import ssl
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
 
 from imapclient import IMAPClient
-from imapclient.exceptions import (
-    IMAPClientAbortError,
-    IMAPClientError,
-    LoginError,
-)
+from imapclient.exceptions import IMAPClientError
 from imapclient.response_parser import parse_fetch_response
 
 from ..store import Store
-from .accounts import Account, AccountError, password
+from .accounts import Account
+from .imap_session import Session, connect
 from .importer import parse_many
 from .parse import MailParseError, ParsedMail, now_iso
 from .store import add_message
-
-log = logging.getLogger(__name__)
 
 BATCH = 100
 """Messages per FETCH of new mail, and per transaction."""
 REMOVED = "(removed)"
 """The folder of a message that is gone from the server. Its row and raw bytes stay:
 the user's stored mail is never deleted because a server dropped it."""
-IDLE_RENEW = 25 * 60  # RFC 2177: re-issue IDLE before servers drop it at 30 minutes
-T = TypeVar("T")
 Progress = Callable[[str, int, int], None]
 """Called with (folder, new messages stored so far, new messages to fetch)."""
-
-
-class ImapError(Exception):
-    """The IMAP server could not be reached, refused the login, or lacks a folder."""
-
-
-class ImapRefused(ImapError):
-    """The server answered NO or BAD to one command; the connection is still usable."""
 
 
 @dataclass
@@ -98,62 +76,6 @@ def _flags(raw: Iterable[bytes | str]) -> str:
     return " ".join(sorted(names - {"\\Recent"}))
 
 
-class Session:
-    """One logged-in IMAP connection; each command runs in a worker thread."""
-
-    def __init__(self, client: IMAPClient, where: str) -> None:
-        self.client = client
-        self.where = where
-        self.selected: str | None = None
-        self.uidvalidity = 0
-        self._folders: set[str] = set()
-
-    def has(self, capability: str) -> bool:
-        return bool(self.client.has_capability(capability))
-
-    async def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
-        except (IMAPClientAbortError, OSError) as e:
-            self.selected = None
-            raise ImapError(f"lost the connection to {self.where} during {what}: {e}") from e
-        except IMAPClientError as e:
-            raise ImapRefused(f"{self.where} refused {what}: {e}") from e
-
-    async def select(self, folder: str, *, again: bool = False) -> int:
-        """Select `folder` (unless it is selected already) and return its UIDVALIDITY."""
-        if folder == self.selected and not again:
-            return self.uidvalidity
-        try:
-            info = await self.call(f"SELECT {folder}", self.client.select_folder, folder)
-        except ImapRefused as e:
-            if not await self.call("LIST", self.client.folder_exists, folder):
-                listed = await self.call("LIST", self.client.list_folders)
-                names = ", ".join(str(f[2]) for f in listed)
-                raise ImapRefused(
-                    f"there is no folder {folder!r} on {self.where} (it has: {names})"
-                ) from e
-            raise
-        self.selected, self.uidvalidity = folder, int(info[b"UIDVALIDITY"])
-        return self.uidvalidity
-
-    async def ensure_folder(self, folder: str) -> None:
-        if folder in self._folders:
-            return
-        if not await self.call("LIST", self.client.folder_exists, folder):
-            await self.call(f"CREATE {folder}", self.client.create_folder, folder)
-        self._folders.add(folder)
-
-    async def close(self) -> None:
-        def close() -> None:
-            try:
-                self.client.logout()
-            except Exception:  # already gone: just drop the socket
-                _drop(self.client)
-
-        await asyncio.to_thread(close)
-
-
 def _all_flags(client: IMAPClient) -> dict[int, str]:
     """UID -> flags of every message in the selected folder, in one round trip.
 
@@ -168,65 +90,6 @@ def _all_flags(client: IMAPClient) -> dict[int, str]:
     return {uid: _flags(item.get(b"FLAGS", ())) for uid, item in fetched.items()}
 
 
-def _drop(client: IMAPClient) -> None:
-    try:
-        client.shutdown()
-    except OSError:  # the socket is closed already
-        pass
-
-
-def _open(
-    host: str, port: int, security: str, username: str, secret: str, timeout: float
-) -> IMAPClient:
-    where = f"{host}:{port}"
-    context = ssl.create_default_context()
-    client: IMAPClient | None = None
-    try:
-        client = IMAPClient(
-            host, port=port, ssl=security == "ssl", ssl_context=context, timeout=timeout
-        )
-        if security == "starttls":
-            if not client.has_capability("STARTTLS"):
-                raise ImapError(
-                    f"{where} does not offer STARTTLS; not sending the password unencrypted"
-                )
-            client.starttls(context)
-        client.login(username, secret)
-        return client
-    except (ImapError, OSError, IMAPClientError) as e:
-        if client is not None:
-            _drop(client)
-        if isinstance(e, ImapError):
-            raise
-        if isinstance(e, LoginError):
-            message = f"login to {where} as {username!r} failed: {e}"
-        elif isinstance(e, ssl.SSLError):
-            message = f"TLS with the IMAP server {where} failed: {e}"
-        elif client is None:
-            message = f"could not reach the IMAP server {where}: {e}"
-        else:
-            message = f"lost the connection to {where} while logging in: {e}"
-        raise ImapError(message) from e
-
-
-async def connect(account: Account, *, wait: float = 30) -> Session:
-    """Log in to `account`'s IMAP server, fetching the password now."""
-    if not account.imap_host:
-        raise AccountError(f"account {account.name!r} has no IMAP server configured")
-    username = account.imap_username or account.address
-    secret = await password(account, username)
-    if secret is None:
-        raise AccountError(
-            f"account {account.name!r} has no password source (a command or the keyring); "
-            "the IMAP server needs one"
-        )
-    port = account.imap_port or (993 if account.imap_security == "ssl" else 143)
-    client = await asyncio.to_thread(
-        _open, account.imap_host, port, account.imap_security, username, secret, wait
-    )
-    return Session(client, f"{account.imap_host}:{port}")
-
-
 async def sync_account(
     store: Store,
     user: str,
@@ -237,7 +100,7 @@ async def sync_account(
     batch: int = BATCH,
 ) -> SyncReport:
     """Write local changes back, then bring every folder of `account` up to date."""
-    # Imported here: imap_writeback builds on this module's Session and errors.
+    # Imported here: imap_writeback builds on this module's SyncReport and REMOVED.
     from .imap_writeback import apply_pending
 
     me = me | {account.address.lower()}
@@ -462,110 +325,3 @@ async def _refresh_flags(
     if changed:
         await store.write(write)
     return len(changed)
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
-
-
-def _readable(client: IMAPClient, seconds: float) -> bool:
-    """Whether the server has said something within `seconds` (the socket has data)."""
-    sock = client.socket()
-    if isinstance(sock, ssl.SSLSocket) and sock.pending():
-        return True
-    with selectors.DefaultSelector() as selector:
-        selector.register(sock, selectors.EVENT_READ)
-        return bool(selector.select(seconds))
-
-
-async def _idle(session: Session, interval: float, stop: asyncio.Event) -> None:
-    """Wait in IDLE until the selected folder changes, `interval` passes, or `stop` is set.
-
-    Responses are read only after leaving IDLE, in blocking mode: imapclient's
-    idle_check reads a non-blocking socket and fails on a line that arrives in pieces.
-    """
-    client = session.client
-    await session.call("IDLE", client.idle)
-    idling = True
-    deadline = time.monotonic() + min(interval, IDLE_RENEW)
-    try:
-        while not stop.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            # Short waits, so `stop` is noticed soon.
-            if not await session.call("IDLE", _readable, client, min(0.5, left)):
-                continue
-            _, responses = await session.call("IDLE", client.idle_done)
-            idling = False
-            kinds = {r[1] for r in responses if isinstance(r, tuple) and len(r) > 1}
-            if kinds & {b"EXISTS", b"EXPUNGE", b"FETCH"}:
-                return
-            await session.call("IDLE", client.idle)  # only "still here": wait on
-            idling = True
-    finally:
-        if idling and session.selected is not None:
-            try:
-                await session.call("IDLE DONE", client.idle_done)
-            except ImapError:
-                session.selected = None
-
-
-async def watch(
-    store: Store,
-    user: str,
-    account: Account,
-    *,
-    me: frozenset[str] = frozenset(),
-    interval: float = 300,
-    stop: asyncio.Event,
-    idle: bool = True,
-    on_report: Callable[[SyncReport], None] | None = None,
-    on_error: Callable[[Exception], None] | None = None,
-) -> None:
-    """Sync now, then whenever the server says so (IDLE), at least every `interval` seconds.
-
-    IDLE watches the account's first folder; every wake-up syncs all of them. Without
-    IDLE on the server (or with `idle=False`) it polls every `interval` seconds. Errors
-    of the first sync are raised (a wrong password shows at once); later ones go to
-    `on_error` (or the log) and the sync is tried again an interval later. Returns when
-    `stop` is set.
-    """
-    report = await sync_account(store, user, account, me=me)
-    if on_report is not None:
-        on_report(report)
-    idler: Session | None = None
-    try:
-        while not stop.is_set():
-            try:
-                if idle and idler is None:
-                    idler = await connect(account)
-                    if not idler.has("IDLE"):
-                        idle = False
-                        await idler.close()
-                        idler = None
-                if idler is not None:
-                    await idler.select(account.folders[0])
-                    await _idle(idler, interval, stop)
-                else:
-                    await _sleep(stop, interval)
-                if stop.is_set():
-                    break
-                report = await sync_account(store, user, account, me=me)
-                if on_report is not None:
-                    on_report(report)
-            except (ImapError, AccountError) as e:
-                if on_error is not None:
-                    on_error(e)
-                else:
-                    log.warning("mail sync of %s failed, trying again later: %s", account.name, e)
-                if idler is not None:
-                    await idler.close()
-                    idler = None
-                await _sleep(stop, interval)
-    finally:
-        if idler is not None:
-            await idler.close()

@@ -19,7 +19,8 @@ from imapclient import IMAPClient
 
 from ..store import Store
 from .accounts import Account
-from .imap import REMOVED, ImapRefused, Session, SyncReport
+from .imap import REMOVED, SyncReport
+from .imap_session import ImapRefused, Session
 from .parse import now_iso
 from .store import set_folder
 

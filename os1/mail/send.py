@@ -27,16 +27,9 @@ from ..hookspecs import hookimpl
 from ..store import Store
 from . import store as mailstore
 from .accounts import Account, AccountError, get_account, my_addresses
-from .compose import (
-    Draft,
-    DraftError,
-    discard_draft,
-    draft_reply,
-    get_draft,
-    new_draft,
-    reply_fields,
-)
+from .compose import Draft, DraftError, discard_draft, get_draft, new_draft
 from .parse import now_iso
+from .reply import draft_reply, reply_fields
 from .smtp import deliver
 
 if TYPE_CHECKING:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from ..actions import ActionError, Approver, Outcome
 from . import cleanup, compose, intents, send, triage
 from .accounts import AccountError
+from .reply import draft_reply
+from .summary import summarise_thread
 
 if TYPE_CHECKING:
     from ..companion import Companion
@@ -89,7 +91,7 @@ async def _reply(
     if message_id is None:
         return f"I couldn't find any mail from {request.who} to reply to."
     try:
-        draft_id = await compose.draft_reply(companion, user, message_id, request.what)
+        draft_id = await draft_reply(companion, user, message_id, request.what)
         outcome = await send.request_send(companion, user, draft_id, approve=approve)
     except (compose.DraftError, AccountError, ActionError) as e:
         return f"I couldn't prepare that reply: {e}"
@@ -119,7 +121,7 @@ async def _summary(companion: Companion, user: str, who: str) -> str:
     message_id = await _find_latest_from(companion, user, who)
     if message_id is None:
         return f"I couldn't find any mail from {who}."
-    return await compose.summarise_thread(companion, user, message_id)
+    return await summarise_thread(companion, user, message_id)
 
 
 async def direct_answer(

@@ -10,6 +10,9 @@ from typing import Any
 from os1.actions import Proposal
 from os1.companion import Companion
 from os1.contacts import people as ps
+from os1.contacts.correspondents import people_from_mail
+from os1.contacts.duplicates import duplicates
+from os1.contacts.links import describe
 from os1.contacts.vcard import Problem, parse_card
 from os1.store import Store
 
@@ -98,7 +101,7 @@ async def test_duplicates_are_only_proposed(store: Store) -> None:
     )
     everyone = await ps.people(store, "theo")
     assert len(everyone) == 5  # nothing merged by itself
-    proposals = ps.duplicates(everyone)
+    proposals = duplicates(everyone)
     pairs = {(p.keep.name, p.other.name, p.reason) for p in proposals}
     assert pairs == {
         ("Amy S.", "Amy Smith", "both have amy@example.com"),
@@ -106,7 +109,7 @@ async def test_duplicates_are_only_proposed(store: Store) -> None:
     }
     amy = next(p for p in proposals if p.other.name == "Amy Smith")
     skip = {frozenset((amy.keep.id, amy.other.id))}
-    assert [p.other.name for p in ps.duplicates(everyone, skip)] == ["Muller, Jorg"]
+    assert [p.other.name for p in duplicates(everyone, skip)] == ["Muller, Jorg"]
 
 
 async def test_people_from_mail_are_those_the_user_writes_to_or_hears_from(store: Store) -> None:
@@ -125,7 +128,7 @@ async def test_people_from_mail_are_those_the_user_writes_to_or_hears_from(store
     await mail(store, "theo", from_addr="", status="unparsed")
     await mail(store, "ana", from_name="Dora", from_addr="dora@example.com")
     changes = ps.Changes()
-    await store.write(lambda c: ps.people_from_mail(c, "theo", changes))
+    await store.write(lambda c: people_from_mail(c, "theo", changes))
     names = {p.name: p.emails for p in await ps.people(store, "theo")}
     assert names == {
         "Amy Smith": ("amy@example.com",),
@@ -134,14 +137,14 @@ async def test_people_from_mail_are_those_the_user_writes_to_or_hears_from(store
         "Eli Roe": ("eli@example.com",),  # a name in the address list is used
     }
     again = ps.Changes()
-    await store.write(lambda c: ps.people_from_mail(c, "theo", again))
+    await store.write(lambda c: people_from_mail(c, "theo", again))
     assert (again.added, again.updated, again.unchanged) == ([], [], 4)
     # The address book knows Bob's name: the card joins him by address and names him.
     await upsert(store, "theo", card("Bob Builder", "bob@example.com", uid="bob"))
     bob = (await ps.find(store, "theo", "bob@example.com"))[0]
     assert bob.name == "Bob Builder" and bob.sources == ("mail", "file:/a.vcf")
     assert await ps.people(store, "ana") == []  # theo's mail made no one for ana
-    await store.write(lambda c: ps.people_from_mail(c, "ana", ps.Changes()))
+    await store.write(lambda c: people_from_mail(c, "ana", ps.Changes()))
     assert [p.name for p in await ps.people(store, "ana")] == ["Dora"]  # hers, from her mail
 
 
@@ -154,7 +157,7 @@ async def test_merge_needs_a_yes_and_undo_gives_both_back(contacts_companion: Co
         card("Amy S.", "amy@example.com", "amy@work.example", uid="a2", tel="+1 555"),
     )
     before = {p.id: p for p in await ps.people(store, "theo")}
-    [proposal] = ps.duplicates(list(before.values()))
+    [proposal] = duplicates(list(before.values()))
     args = {"keep": proposal.keep.id, "other": proposal.other.id, "what": proposal.reason}
 
     # Without anyone to ask, it waits; asked and told no, nothing happens.
@@ -228,23 +231,23 @@ async def test_describe_links_a_person_to_what_she_remembers(store: Store) -> No
     await remember(store, "theo", "Theo's brother is called Paul.")
     await remember(store, "ana", "Amy owes Ana money.")  # another user's memory
     amy, paul = await ps.find(store, "theo", "Amy Smith"), await ps.find(store, "theo", "Paul")
-    assert await ps.describe(store, "theo", amy[0]) == "Amy Smith — college friend, lives upstairs"
-    assert await ps.describe(store, "theo", paul[0]) == "Paul — brother"
+    assert await describe(store, "theo", amy[0]) == "Amy Smith — college friend, lives upstairs"
+    assert await describe(store, "theo", paul[0]) == "Paul — brother"
     # Two Amys: "Amy" alone no longer says which one; the full name still does.
     await upsert(store, "theo", card("Amy Jones", "aj@example.com"))
     await remember(store, "theo", "Amy Jones is Theo's dentist.")
     jones = (await ps.find(store, "theo", "Amy Jones"))[0]
-    assert await ps.describe(store, "theo", jones) == "Amy Jones — dentist"
-    assert await ps.describe(store, "theo", amy[0]) == "Amy Smith — amy@example.com"
+    assert await describe(store, "theo", jones) == "Amy Jones — dentist"
+    assert await describe(store, "theo", amy[0]) == "Amy Smith — amy@example.com"
 
 
 async def test_describe_is_safe_with_any_name(store: Store) -> None:
     await upsert(store, "theo", card('Amy "NEAR* (x) OR', "q@x.example"), card("Bo", "b@x.example"))
     await remember(store, "theo", "Bo plays the cello.")
     for person in await ps.people(store, "theo"):
-        line = await ps.describe(store, "theo", person)
+        line = await describe(store, "theo", person)
         assert line.startswith(person.name)
-    assert await ps.describe(store, "theo", (await ps.find(store, "theo", "Bo"))[0]) == (
+    assert await describe(store, "theo", (await ps.find(store, "theo", "Bo"))[0]) == (
         "Bo — plays the cello"
     )
 

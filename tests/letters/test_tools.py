@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from servers import SMTPServer
 
-from os1.actions import Effect, Proposal
+from os1.actions import Effect
 from os1.companion import Companion
 from os1.config import Config
 from os1.letters import studio, tools
 from os1.letters.render import book_pdf, letter_pdf
 from os1.letters.studio import Letter
 from os1.mail.accounts import Account, save_account
-from os1.testing import ScriptedModel
+from os1.testing import ScriptedApprover, ScriptedModel
 
 PUBLISHER = "editor@publisher.example"
 
@@ -35,18 +35,6 @@ async def studio_companion(
     await save_account(c.store, "theo", account)
     yield c
     await c.close()
-
-
-class Approver:
-    """Says `answer` and keeps what it was shown."""
-
-    def __init__(self, answer: bool) -> None:
-        self.answer = answer
-        self.shown: list[Proposal] = []
-
-    async def __call__(self, proposal: Proposal) -> bool:
-        self.shown.append(proposal)
-        return self.answer
 
 
 async def _letters(c: Companion) -> list[Letter]:
@@ -77,7 +65,7 @@ async def test_a_book_of_letters_goes_to_the_publisher_after_a_yes(
 ) -> None:
     c = studio_companion
     letters = await _letters(c)
-    yes = Approver(True)
+    yes = ScriptedApprover(True)
     outcome = await _send(c, yes, [x.id for x in letters], book_title="Letters from the heart")
     assert outcome.status == "done", outcome.output
 
@@ -107,7 +95,7 @@ async def test_one_letter_goes_as_its_own_pdf(
     studio_companion: Companion, smtp_server: SMTPServer
 ) -> None:
     letter = (await _letters(studio_companion))[0]
-    outcome = await _send(studio_companion, Approver(True), [letter.id], subject="For you")
+    outcome = await _send(studio_companion, ScriptedApprover(True), [letter.id], subject="For you")
     assert outcome.status == "done", outcome.output
     message = smtp_server.received[0].message
     assert message["Subject"] == "For you"
@@ -118,7 +106,7 @@ async def test_one_letter_goes_as_its_own_pdf(
 
 async def test_a_no_sends_nothing(studio_companion: Companion, smtp_server: SMTPServer) -> None:
     letters = await _letters(studio_companion)
-    outcome = await _send(studio_companion, Approver(False), [x.id for x in letters])
+    outcome = await _send(studio_companion, ScriptedApprover(False), [x.id for x in letters])
     assert outcome.status == "declined"
     assert smtp_server.received == []
 
@@ -141,7 +129,7 @@ async def test_client_letters_are_flagged_and_refused_without_third_party_ok(
     c = studio_companion
     mine = await _letters(c)
     theirs = await _client_letters(c)
-    yes = Approver(True)
+    yes = ScriptedApprover(True)
     outcome = await _send(c, yes, [mine[0].id, *(x.id for x in theirs)])
     prompt = yes.shown[0].summary
     assert (
@@ -152,7 +140,7 @@ async def test_client_letters_are_flagged_and_refused_without_third_party_ok(
     assert outcome.status == "failed" and "Nothing was sent" in outcome.output
     assert smtp_server.received == []
 
-    agreed = Approver(True)
+    agreed = ScriptedApprover(True)
     outcome = await _send(c, agreed, [x.id for x in theirs], third_party_ok=True)
     assert outcome.status == "done", outcome.output
     assert "written for clients (Loretta, Lewman)" in agreed.shown[0].summary
@@ -167,7 +155,7 @@ async def test_a_request_that_hides_a_client_letter_is_refused(
     theirs = await _client_letters(c)
     # As a model might ask: ids only, nothing said about whose letters they are.
     bare = {"letter_ids": [theirs[0].id], "to": PUBLISHER, "third_party_ok": True}
-    yes = Approver(True)
+    yes = ScriptedApprover(True)
     outcome = await c.actions.request("theo", "send_letters", bare, requested_by="model",
                                       approve=yes)  # fmt: skip
     assert "not checked before asking" in yes.shown[0].summary
@@ -218,7 +206,7 @@ async def test_bad_addresses_and_accounts_send_nothing(
         studio_companion.store, "theo", [letter.id], to, account=account
     )
     outcome = await studio_companion.actions.request(
-        "theo", "send_letters", args, requested_by="user", approve=Approver(True)
+        "theo", "send_letters", args, requested_by="user", approve=ScriptedApprover(True)
     )
     assert outcome.status == "failed" and error in outcome.output
     assert smtp_server.received == []
@@ -242,11 +230,13 @@ async def test_deleting_asks_first_and_undo_brings_the_letter_back(
     c = studio_companion
     letter = (await _letters(c))[0]
     await studio.edit_letter(c.store, "theo", letter.id, body="Dear Catherine,\n\nStill.")
-    declined = await c.actions.request("theo", "delete_letter", {"letter_id": letter.id},
-                                       requested_by="user", approve=Approver(False))  # fmt: skip
+    declined = await c.actions.request(
+        "theo", "delete_letter", {"letter_id": letter.id}, requested_by="user",
+        approve=ScriptedApprover(False),
+    )  # fmt: skip
     assert declined.status == "declined"
     assert (await studio.get_letter(c.store, "theo", letter.id)).versions == 1
-    yes = Approver(True)
+    yes = ScriptedApprover(True)
     done = await c.actions.request("theo", "delete_letter", {"letter_id": letter.id},
                                    requested_by="user", approve=yes)  # fmt: skip
     assert done.status == "done" and yes.shown[0].effect is Effect.DESTRUCTIVE

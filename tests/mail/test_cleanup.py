@@ -9,18 +9,15 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-import pluggy
 import pytest
 
-from os1 import hookspecs
-from os1.actions import Proposal
 from os1.companion import Companion
 from os1.config import Config
 from os1.mail import cleanup
 from os1.mail.accounts import Account, save_account
 from os1.mail.cleanup import ARCHIVE_TOOL, PROPOSAL_TOOL, propose_cleanup
 from os1.mail.store import add_message
-from os1.testing import ScriptedModel
+from os1.testing import ScriptedApprover, ScriptedModel, registered_tools
 
 USER = "theo"
 ME = "theo@northwind.example"
@@ -100,14 +97,6 @@ async def folders(c: Companion, ids: list[int]) -> list[str]:
     return [r["folder"] for r in rows]
 
 
-def answer(yes: bool, seen: list[Proposal]) -> Any:
-    async def approve(p: Proposal) -> bool:
-        seen.append(p)
-        return yes
-
-    return approve
-
-
 async def test_the_proposal_keeps_what_matters(box: Companion) -> None:
     ids = await fill(box)
     plan = await propose_cleanup(box.store, USER, older_than_days=30)
@@ -129,14 +118,14 @@ async def test_declined_moves_nothing_approved_moves_undo_restores(box: Companio
     ids = await fill(box)
     plan = await propose_cleanup(box.store, USER, older_than_days=30)
     args = {"message_ids": plan.archive_ids, "description": plan.description}
-    seen: list[Proposal] = []
+    no = ScriptedApprover(False)
     out = await box.actions.request(USER, "archive_mail", args, requested_by="user",
-                                    approve=answer(False, seen))  # fmt: skip
+                                    approve=no)  # fmt: skip
     assert out.status == "declined" and set(await folders(box, plan.archive_ids)) == {"INBOX"}
-    assert seen[0].summary.startswith("Archive 12 messages (6 newsletters")
+    assert no.shown[0].summary.startswith("Archive 12 messages (6 newsletters")
 
     out = await box.actions.request(USER, "archive_mail", args, requested_by="user",
-                                    approve=answer(True, seen))  # fmt: skip
+                                    approve=ScriptedApprover(True))  # fmt: skip
     assert out.status == "done" and out.output == "Archived 12 messages to Archive, archive."
     assert await folders(box, ids["receipts"]) == ["Archive"] * 3  # the account's folder
     assert set(await folders(box, ids["news"] + ids["junk"])) == {"archive"}  # local mail
@@ -172,7 +161,7 @@ async def test_without_the_writeback_module_the_move_is_queued_directly(
     ids = await fill(box)
     plan = await propose_cleanup(box.store, USER, older_than_days=30)
     out = await box.actions.request(USER, "archive_mail", plan.arguments(), requested_by="user",
-                                    approve=answer(True, []))  # fmt: skip
+                                    approve=ScriptedApprover(True))  # fmt: skip
     assert out.status == "done"
     assert await folders(box, ids["receipts"]) == ["Archive"] * 3
     pending = await box.store.query("SELECT message_id, op, args FROM mail_pending")
@@ -188,7 +177,7 @@ async def test_a_plan_reference_runs_what_was_described(box: Companion) -> None:
     plan = await propose_cleanup(box.store, USER, older_than_days=30)
     assert set(plan.arguments()) == {"plan", "description"}
     out = await box.actions.request(USER, "archive_mail", plan.arguments(), requested_by="user",
-                                    approve=answer(True, []))  # fmt: skip
+                                    approve=ScriptedApprover(True))  # fmt: skip
     assert out.status == "done"
     assert "INBOX" not in await folders(box, plan.archive_ids)
     assert set(await folders(box, ids["keep"])) == {"INBOX"}
@@ -199,14 +188,14 @@ async def test_a_changed_mailbox_or_wrong_description_moves_nothing(box: Compani
     plan = await propose_cleanup(box.store, USER, older_than_days=30)
     lie = {"message_ids": plan.archive_ids, "description": "Archive 12 messages (3 newsletters)"}
     out = await box.actions.request(USER, "archive_mail", lie, requested_by="model",
-                                    approve=answer(True, []))  # fmt: skip
+                                    approve=ScriptedApprover(True))  # fmt: skip
     assert out.status == "failed" and "nothing moved" in out.output
     # The user flags one of the newsletters after the proposal: the plan no longer matches.
     await box.store.execute_write(
         "UPDATE mail_messages SET flags = '\\Flagged' WHERE id = ?", (plan.archive_ids[0],)
     )
     out = await box.actions.request(USER, "archive_mail", plan.arguments(), requested_by="user",
-                                    approve=answer(True, []))  # fmt: skip
+                                    approve=ScriptedApprover(True))  # fmt: skip
     assert out.status == "failed" and "changed since" in out.output
     assert set(await folders(box, plan.archive_ids)) == {"INBOX"}
 
@@ -227,7 +216,7 @@ async def test_another_users_mail_cannot_be_archived(box: Companion) -> None:
     )
     args = {"message_ids": [theirs], "description": "Archive 1 message (1 newsletters ...)"}
     out = await box.actions.request(USER, "archive_mail", args, requested_by="user",
-                                    approve=answer(True, []))  # fmt: skip
+                                    approve=ScriptedApprover(True))  # fmt: skip
     assert out.status == "failed" and "not in your mail" in out.output
     assert await folders(box, [theirs]) == ["INBOX"]
 
@@ -243,11 +232,7 @@ async def test_proposal_tool_and_describe(box: Companion) -> None:
 
 
 def test_registered_through_the_plugin_hook() -> None:
-    pm = pluggy.PluginManager("os1")
-    pm.add_hookspecs(hookspecs)
-    pm.register(cleanup)
-    found: list[Any] = []
-    pm.hook.register_tools(register=found.append)
+    found = registered_tools(cleanup)
     assert {t.name: t.effect.value for t in found} == {
         "mail_cleanup_proposal": "read",
         "archive_mail": "destructive",

@@ -16,17 +16,16 @@ from os1.mail.accounts import Account, save_account
 from os1.mail.compose import (
     DraftError,
     discard_draft,
-    draft_reply,
     get_draft,
     list_drafts,
     new_draft,
     proofread_draft,
-    reply_subject,
-    summarise_thread,
     update_draft,
 )
 from os1.mail.parse import Attachment
+from os1.mail.reply import draft_reply, reply_subject
 from os1.mail.store import add_message
+from os1.mail.summary import summarise_thread
 from os1.models.base import Message
 from os1.proofread import Suggestion
 from os1.testing import ScriptedModel

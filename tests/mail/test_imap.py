@@ -16,7 +16,9 @@ from imap_server import ImapServer, Mailbox, imap_server, self_signed
 from servers import free_port
 
 from os1.mail.accounts import Account, AccountError
-from os1.mail.imap import REMOVED, ImapError, Session, SyncReport, sync_account, watch
+from os1.mail.imap import REMOVED, SyncReport, sync_account
+from os1.mail.imap_session import ImapError, Session
+from os1.mail.imap_watch import watch
 from os1.mail.imap_writeback import queue_flags, queue_move
 from os1.mail.store import add_message
 from os1.store import Store

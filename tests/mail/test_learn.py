@@ -16,7 +16,8 @@ from test_cli import os1
 
 from os1.companion import Companion
 from os1.config import Config
-from os1.contacts.people import Changes, people_from_mail
+from os1.contacts.correspondents import people_from_mail
+from os1.contacts.people import Changes
 from os1.mail.learn import learn_from_mail, mail_sources
 from os1.mail.store import add_message
 from os1.memory import control

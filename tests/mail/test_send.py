@@ -9,16 +9,17 @@ import pytest
 from servers import SMTPServer, free_port
 
 from os1 import plugins
-from os1.actions import ActionError, Proposal
+from os1.actions import ActionError
 from os1.companion import Companion
 from os1.config import Config
 from os1.mail import send
 from os1.mail.accounts import Account, save_account
-from os1.mail.compose import DraftError, draft_reply, get_draft, new_draft, update_draft
+from os1.mail.compose import DraftError, get_draft, new_draft, update_draft
 from os1.mail.parse import Attachment
+from os1.mail.reply import draft_reply
 from os1.mail.store import add_message
 from os1.mail.voice import learn_voice
-from os1.testing import ScriptedModel
+from os1.testing import ScriptedApprover, ScriptedModel
 
 ME = frozenset({"theo@example.com"})
 
@@ -32,18 +33,6 @@ async def companion(config: Config) -> AsyncIterator[Companion]:
     )
     yield c
     await c.close()
-
-
-class Approver:
-    """The person at the keyboard: says `answer` and remembers what they were shown."""
-
-    def __init__(self, answer: bool) -> None:
-        self.answer = answer
-        self.shown: list[Proposal] = []
-
-    async def __call__(self, proposal: Proposal) -> bool:
-        self.shown.append(proposal)
-        return self.answer
 
 
 async def setup(companion: Companion, port: int) -> int:
@@ -95,7 +84,7 @@ async def test_approved_reply_is_delivered_recorded_and_answered(
 ) -> None:
     original = await setup(companion, smtp_server.port)
     draft_id = await draft_reply(companion, "theo", original, "tell her I'll come")
-    approver = Approver(True)
+    approver = ScriptedApprover(True)
     outcome = await send.request_send(companion, "theo", draft_id, approve=approver)
     assert outcome.status == "done", outcome.output
     assert "Sent “Re: Friday dinner” to Amy Pond <amy@example.com>" in outcome.output
@@ -140,7 +129,7 @@ async def test_approved_reply_is_delivered_recorded_and_answered(
 
     # Sent once: asking again is refused before anything is shown or delivered.
     with pytest.raises(DraftError, match="is sent"):
-        await send.request_send(companion, "theo", draft_id, approve=Approver(True))
+        await send.request_send(companion, "theo", draft_id, approve=ScriptedApprover(True))
     # What was sent now teaches the voice.
     assert (await learn_voice(companion.store, "theo")).learned_from == 1
     assert len(smtp_server.received) == 1
@@ -151,7 +140,7 @@ async def test_declined_sends_nothing_and_keeps_the_draft(
 ) -> None:
     original = await setup(companion, smtp_server.port)
     draft_id = await draft_reply(companion, "theo", original, "say yes")
-    approver = Approver(False)
+    approver = ScriptedApprover(False)
     outcome = await send.request_send(companion, "theo", draft_id, approve=approver)
     assert outcome.status == "declined"
     assert len(approver.shown) == 1
@@ -179,7 +168,7 @@ async def test_proposed_then_approved_later(companion: Companion, smtp_server: S
 async def test_unreachable_server_fails_clearly_and_loses_nothing(companion: Companion) -> None:
     original = await setup(companion, free_port())
     draft_id = await draft_reply(companion, "theo", original, "tell her I'll come")
-    outcome = await send.request_send(companion, "theo", draft_id, approve=Approver(True))
+    outcome = await send.request_send(companion, "theo", draft_id, approve=ScriptedApprover(True))
     assert outcome.status == "failed"
     assert "could not reach 127.0.0.1" in outcome.output
     [logged] = await companion.actions.log("theo")
@@ -216,12 +205,12 @@ async def test_only_what_was_shown_can_be_sent(
             "send_mail",
             {"draft_id": draft_id},
             requested_by="model",
-            approve=Approver(True),
+            approve=ScriptedApprover(True),
         )
     # A request that shows one thing and names a draft saying another sends nothing.
     args = await send.send_arguments(companion.store, "theo", draft_id)
     args["message"]["body"] = "A harmless note."
-    approver = Approver(True)
+    approver = ScriptedApprover(True)
     outcome = await companion.actions.request(
         "theo", "send_mail", args, requested_by="model", approve=approver
     )
@@ -239,7 +228,7 @@ async def test_new_mail_with_attachment_and_cc(
         subject="Menu", body="Attached. Grüße!",
         attachments=[Attachment("menu.pdf", "application/pdf", b"%PDF-1.4 menu")],
     )  # fmt: skip
-    approver = Approver(True)
+    approver = ScriptedApprover(True)
     outcome = await send.request_send(companion, "theo", draft_id, approve=approver)
     assert outcome.status == "done", outcome.output
     summary = approver.shown[0].summary
@@ -283,5 +272,5 @@ async def test_draft_mail_tool_only_drafts(companion: Companion, smtp_server: SM
 async def test_no_account_means_no_send_but_the_draft_stays(companion: Companion) -> None:
     draft_id = await new_draft(companion.store, "theo", to=["amy@example.com"], body="Hi")
     with pytest.raises(Exception, match="no mail account"):
-        await send.request_send(companion, "theo", draft_id, approve=Approver(True))
+        await send.request_send(companion, "theo", draft_id, approve=ScriptedApprover(True))
     assert (await get_draft(companion.store, "theo", draft_id)).status == "draft"

@@ -10,17 +10,15 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-import pluggy
 import pytest
 
-from os1 import hookspecs
 from os1.companion import Companion
 from os1.config import Config
-from os1.mail import triage
+from os1.mail import signals, triage
 from os1.mail.accounts import Account, save_account
 from os1.mail.store import add_message
 from os1.models.base import Message
-from os1.testing import ScriptedModel
+from os1.testing import ScriptedModel, registered_tools
 
 USER = "theo"
 ME = "theo@northwind.example"
@@ -239,8 +237,8 @@ async def test_a_capable_model_refines_only_uncertain_mail(box: Companion) -> No
 async def test_a_model_cannot_overturn_the_measured_importance(box: Companion) -> None:
     _, vague = mail("Kim <kim@somewhere.example>", "hello", "see attached")
     [vid] = await put(box, [vague])
-    history = await triage.load_history(box.store, USER)
-    by_rules = triage.rules(triage.features(await row(box, vid), history))
+    history = await signals.load_history(box.store, USER)
+    by_rules = triage.rules(signals.features(await row(box, vid), history))
     assert by_rules.uncertain and by_rules.importance < 0.6
     model = JSONModel([{"category": "work", "importance": 1.0, "reason": "urgent!"}])
     await triage.triage_all(box.store, USER, model=model)
@@ -301,12 +299,7 @@ async def test_mail_important_tool(config: Config) -> None:
 
 
 def test_registered_through_the_plugin_hook() -> None:
-    pm = pluggy.PluginManager("os1")
-    pm.add_hookspecs(hookspecs)
-    pm.register(triage)
-    found: list[Any] = []
-    pm.hook.register_tools(register=found.append)
-    assert [t.name for t in found] == ["mail_important"]
+    assert [t.name for t in registered_tools(triage)] == ["mail_important"]
 
 
 async def test_thousands_of_messages_a_second(box: Companion) -> None:
@@ -342,8 +335,8 @@ async def test_features_read_the_stored_headers(box: Companion) -> None:
         headers={"Precedence": "bulk", "X-Priority": "1", "Reply-To": "z@other.example"},
     )
     [mid] = await put(box, [m])
-    history = await triage.load_history(box.store, USER)
-    f = triage.features(await row(box, mid), history)
+    history = await signals.load_history(box.store, USER)
+    f = signals.features(await row(box, mid), history)
     assert f["bulk"] and f["priority"] and f["reply_elsewhere"] and f["deadline"]
     assert f["addressed"] == "to" and not f["list"] and f["received"] == 1
     assert json.loads((await row(box, mid))["headers"])["precedence"] == "bulk"

@@ -11,13 +11,12 @@ import pytest
 from servers import SMTPServer
 
 from os1 import plugins
-from os1.actions import Proposal
 from os1.companion import Companion
 from os1.config import Config
 from os1.mail.accounts import Account, save_account
 from os1.mail.store import add_message
 from os1.mail.turns import NO_MAIL
-from os1.testing import ScriptedModel
+from os1.testing import ScriptedApprover, ScriptedModel
 
 ME = frozenset({"theo@example.com"})
 
@@ -29,16 +28,6 @@ async def companion(config: Config) -> AsyncIterator[Companion]:
     )
     yield c
     await c.close()
-
-
-class Approver:
-    def __init__(self, answer: bool) -> None:
-        self.answer = answer
-        self.shown: list[Proposal] = []
-
-    async def __call__(self, proposal: Proposal) -> bool:
-        self.shown.append(proposal)
-        return self.answer
 
 
 def _mail(sender: str, subject: str, body: str, when: datetime, **headers: str) -> bytes:
@@ -79,7 +68,7 @@ async def _setup(companion: Companion, smtp_port: int) -> None:
     await companion.store.write(write)
 
 
-async def _say(companion: Companion, text: str, approve: Approver | None = None) -> str:
+async def _say(companion: Companion, text: str, approve: ScriptedApprover | None = None) -> str:
     return "".join([p async for p in companion.reply("theo", text, approve=approve)])
 
 
@@ -98,7 +87,7 @@ async def test_reply_is_shown_approved_and_delivered(
     companion: Companion, smtp_server: SMTPServer
 ) -> None:
     await _setup(companion, smtp_server.port)
-    approver = Approver(True)
+    approver = ScriptedApprover(True)
     await _say(companion, "reply to Amy that I'll come", approver)
     [proposal] = approver.shown
     assert "amy@example.com" in proposal.summary and "I'll come" in proposal.summary
@@ -110,7 +99,7 @@ async def test_reply_is_shown_approved_and_delivered(
 
 async def test_declined_reply_sends_nothing(companion: Companion, smtp_server: SMTPServer) -> None:
     await _setup(companion, smtp_server.port)
-    answer = await _say(companion, "reply to Amy that I'll come", Approver(False))
+    answer = await _say(companion, "reply to Amy that I'll come", ScriptedApprover(False))
     assert "didn't send" in answer and smtp_server.received == []
 
 
@@ -118,10 +107,10 @@ async def test_cleanup_asks_then_archives_and_undoes(
     companion: Companion, smtp_server: SMTPServer
 ) -> None:
     await _setup(companion, smtp_server.port)
-    declined = await _say(companion, "clean up my inbox", Approver(False))
+    declined = await _say(companion, "clean up my inbox", ScriptedApprover(False))
     assert "moved nothing" in declined
 
-    approver = Approver(True)
+    approver = ScriptedApprover(True)
     answer = await _say(companion, "clean up my inbox", approver)
     assert "archive 5" in approver.shown[0].summary.lower() or "5" in approver.shown[0].summary
     assert "Done" in answer
