@@ -163,7 +163,7 @@ class Actions:
             return Outcome(
                 action_id,
                 "proposed",
-                f"Waiting for your approval: {summary}\n(os1 approve {action_id})",
+                f"Waiting for your approval: {summary}\nSay yes with `os1 approve {action_id}`.",
             )
         proposal = Proposal(action_id, name, tool.effect, args, summary)
         if await approve(proposal):

@@ -49,7 +49,7 @@ def utf8(value: str, what: str) -> str:
 def said(outcome: Outcome, declined: str, done: str = "") -> None:
     """What came of an action asked for here; a failure or a no exits non-zero."""
     if outcome.status == "proposed":
-        click.echo(f"{outcome.output}\nSay yes with `os1 approve {outcome.action_id}`.")
+        click.echo(outcome.output)  # it ends with how to say yes
     elif outcome.status == "declined":
         click.echo(declined)
         sys.exit(1)

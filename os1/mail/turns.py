@@ -30,7 +30,7 @@ NO_MAIL = (
 
 def _said(outcome: Outcome, done: str, declined: str) -> str:
     if outcome.status == "proposed":
-        return f"{outcome.output}\nSay yes with `os1 approve {outcome.action_id}`."
+        return outcome.output  # what will happen, and how to say yes
     if outcome.status == "declined":
         return declined
     if outcome.status == "failed":
