@@ -1,10 +1,13 @@
-"""Local flag changes and moves, written back to the IMAP server at the next sync.
+"""Local flag changes, moves and sent mail, written back to the IMAP server at the next sync.
 
 `queue_flags` and `queue_move` change the stored messages at once and, for mail that
-came from an IMAP account, queue the change in `mail_pending`. A sync applies the
-queue first, oldest first. A change stays queued while the server cannot be reached
-(the sync fails before dropping it), and is dropped once done, when the server
-refuses it (reported), or when the message is no longer on the server.
+came from an IMAP account, queue the change in `mail_pending`. `queue_append` queues a
+copy of mail sent from here for the account's Sent folder (`mail_appends`), so other
+mail programs show it too. A sync applies the queues first: uploads, then changes,
+oldest first (so a sent mail moved locally meanwhile is uploaded, then moved). An
+entry stays queued while the server cannot be reached (the sync fails before dropping
+it), and is dropped once done, when the server refuses it (reported), or when the
+message is no longer on the server.
 """
 
 from __future__ import annotations
@@ -13,20 +16,27 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from imapclient import IMAPClient
+from imapclient.imapclient import SENT
 
 from ..store import Store
 from .accounts import Account
 from .imap import REMOVED, SyncReport
 from .imap_session import ImapRefused, Session
 from .parse import now_iso
-from .store import set_folder
+from .store import blob, set_folder
 
 SYSTEM_FLAGS = frozenset({"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"})
 _KEYWORD = re.compile(r'[^\s(){%*"\\\]\x00-\x1f\x7f]+')
 _COPYUID = re.compile(rb"(\d+) (\d+) (\d+)")
+_APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
+SENT_NAMES = ("Sent", "Sent Items", "Sent Messages")
+"""Where other mail programs keep sent mail, when the server names no \\Sent folder."""
+LOCAL_SENT = "Sent"
+"""The folder sent mail is stored in here (send.py)."""
 
 
 def _check_flags(flags: Iterable[str]) -> list[str]:
@@ -123,10 +133,35 @@ async def queue_move(
     return await store.write(write)
 
 
+async def queue_append(
+    store: Store, user: str, mail_id: int, folder: str | None = None
+) -> int | None:
+    """Queue a stored message for upload to its account's server at the next sync.
+
+    `folder` None: the account's Sent folder, found on the server then. Returns the
+    queue entry's id, or None for mail of no account (nothing to upload it to). An
+    unknown id raises ValueError and queues nothing.
+    """
+
+    def write(c: sqlite3.Connection) -> int | None:
+        [row] = _messages(c, user, [mail_id])
+        if row["account"] is None:
+            return None
+        cur = c.execute(
+            "INSERT INTO mail_appends (user_id, account, mail_id, folder, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (user, row["account"], mail_id, folder, now_iso()),
+        )
+        return int(cur.lastrowid or 0)
+
+    return await store.write(write)
+
+
 async def apply_pending(
     store: Store, user: str, account: Account, session: Session, report: SyncReport
 ) -> None:
-    """Write the queued changes of `account` to the server, oldest first."""
+    """Upload the queued sent mail of `account`, then write its queued changes, oldest first."""
+    await _apply_appends(store, user, account, session, report)
     pending = await store.query(
         "SELECT id, message_id, op, args FROM mail_pending WHERE user_id = ? AND account = ? "
         "ORDER BY id",
@@ -248,3 +283,76 @@ def _move_one(
         if found and int(found[2]) == uid:
             return int(found[1]), int(found[3])
     return None
+
+
+async def _apply_appends(
+    store: Store, user: str, account: Account, session: Session, report: SyncReport
+) -> None:
+    queued = await store.query(
+        "SELECT a.id, a.mail_id, a.folder, m.raw_hash, m.date "
+        "FROM mail_appends a JOIN mail_messages m ON m.id = a.mail_id AND m.user_id = a.user_id "
+        "WHERE a.user_id = ? AND a.account = ? ORDER BY a.id",
+        (user, account.name),
+    )
+    sent: str | None = None
+    for entry in queued:
+        try:
+            folder = entry["folder"]
+            if folder is None:
+                sent = sent or await _sent_folder(session)
+                folder = sent
+            await _append(store, user, account.name, session, entry, folder)
+        except ImapRefused as e:
+            report.errors.append(f"message {entry['mail_id']}: not uploaded: {e}")
+        # Not counted in report.written_back: that counts the user's changes (flags, moves).
+        await store.execute_write("DELETE FROM mail_appends WHERE id = ?", (entry["id"],))
+
+
+async def _sent_folder(session: Session) -> str:
+    """The server's Sent folder: marked \\Sent (SPECIAL-USE), else by a usual name, else made."""
+    listed = await session.call("LIST", session.client.list_folders)
+    for flags, _, name in listed:
+        if SENT in flags:
+            return str(name)
+    # A \\Noselect folder is only a parent of others: mail cannot go in it.
+    names = {
+        str(name).lower(): str(name)
+        for flags, _, name in listed
+        if b"\\noselect" not in {f.lower() for f in flags}
+    }
+    for candidate in SENT_NAMES:
+        if candidate.lower() in names:
+            return names[candidate.lower()]
+    await session.ensure_folder(LOCAL_SENT)
+    return LOCAL_SENT
+
+
+async def _append(
+    store: Store, user: str, account: str, session: Session, entry: sqlite3.Row, folder: str
+) -> None:
+    raw = await store.read(lambda c: blob(c, user, entry["raw_hash"]))
+    if raw is None:
+        raise ImapRefused(f"its raw bytes are missing here ({entry['raw_hash'][:12]})")
+    await session.ensure_folder(folder)
+    when = datetime.fromisoformat(entry["date"]) if entry["date"] else None
+    answer = await session.call(
+        f"APPEND to {folder}", session.client.append, folder, raw, [b"\\Seen"], when
+    )
+    found = _APPENDUID.search(bytes(answer or b""))
+
+    def write(c: sqlite3.Connection) -> None:
+        if found:
+            # Its UID there (UIDPLUS), so syncing that folder knows it and fetches nothing.
+            # Without APPENDUID it is matched there by its raw bytes instead.
+            c.execute(
+                "INSERT OR REPLACE INTO mail_imap_uids (user_id, account, folder, uidvalidity, "
+                "uid, message_id, flags) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (user, account, folder, int(found[1]), int(found[2]), entry["mail_id"], "\\Seen"),
+            )
+        # Where it is on the server, as a synced message would be (unless moved meanwhile).
+        c.execute(
+            "UPDATE mail_messages SET folder = ? WHERE user_id = ? AND id = ? AND folder = ?",
+            (folder, user, entry["mail_id"], LOCAL_SENT),
+        )
+
+    await store.write(write)

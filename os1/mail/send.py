@@ -180,20 +180,23 @@ async def _record(
     me = frozenset(await my_addresses(store, user, (account.address,)))
     raw = bytes(msg)
 
-    def write(c: sqlite3.Connection) -> None:
+    def write(c: sqlite3.Connection) -> int:
         c.execute(
             "UPDATE mail_drafts SET status = 'sent', sent_at = ?, updated_at = ? "
             "WHERE id = ? AND user_id = ?",
             (now_iso(), now_iso(), draft.id, user),
         )
-        mailstore.add_message(
+        return mailstore.add_message(
             c, user, raw, folder="Sent", account=account.name, flags=("\\Seen",), me=me
-        )
+        ).id
 
-    await store.write(write)
+    sent_id = await store.write(write)
+    from .imap_writeback import queue_append, queue_flags
+
+    if account.imap_host:
+        # Uploaded to the server's Sent folder at the next sync, for the user's other programs.
+        await queue_append(store, user, sent_id)
     if original is not None:
-        from .imap_writeback import queue_flags
-
         # Written back to the IMAP server at the next sync, as any flag change is.
         await queue_flags(store, user, [original["id"]], add=["\\Answered"])
 

@@ -384,3 +384,22 @@ def m013_memory_mail_pending(db: sqlite3.Connection) -> None:
         "DELETE FROM memory_mail_learned_pending "
         "WHERE user_id = new.user_id AND raw_hash = new.raw_hash; END"
     )
+
+
+@migration
+def m014_mail_appends(db: sqlite3.Connection) -> None:
+    # Sent mail waiting to be uploaded (APPEND) to the IMAP server, so the user's other
+    # mail programs show it too. Not in mail_pending: SQLite cannot widen its CHECK on op.
+    # `folder` NULL: the account's Sent folder, found on the server at sync time.
+    db.execute(
+        """CREATE TABLE mail_appends (
+            id INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            account TEXT NOT NULL,
+            mail_id INTEGER NOT NULL REFERENCES mail_messages(id) ON DELETE CASCADE,
+            folder TEXT,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX mail_appends_account ON mail_appends(user_id, account)")
+    db.execute("CREATE INDEX mail_appends_mail ON mail_appends(mail_id)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import shlex
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -13,15 +14,20 @@ from typing import Any
 
 import pytest
 from imap_server import ImapServer, Mailbox, imap_server, self_signed
-from servers import free_port
+from servers import SMTPServer, free_port
 
-from os1.mail.accounts import Account, AccountError
+from os1.companion import Companion
+from os1.config import Config
+from os1.mail import send
+from os1.mail.accounts import Account, AccountError, save_account
+from os1.mail.compose import new_draft
 from os1.mail.imap import REMOVED, SyncReport, sync_account
 from os1.mail.imap_session import ImapError, Session
 from os1.mail.imap_watch import watch
-from os1.mail.imap_writeback import queue_flags, queue_move
+from os1.mail.imap_writeback import queue_append, queue_flags, queue_move
 from os1.mail.store import add_message
 from os1.store import Store
+from os1.testing import ScriptedApprover, ScriptedModel
 
 USER = "theo"
 
@@ -511,3 +517,155 @@ async def test_each_user_syncs_only_their_own_mailbox(store: Store, server: Imap
     await sync_account(store, "amy", _account(amy))
     assert set(await _rows(store, "theo")) == {"For Theo"}
     assert set(await _rows(store, "amy")) == {"For Amy"}
+
+
+async def _store_sent(store: Store, subject: str, account: str | None = "home") -> int:
+    """A mail sent from here, stored as send.py stores it: in Sent, read, with LF line ends."""
+    await store.execute_write(
+        "INSERT OR IGNORE INTO users (id, created_at) VALUES (?, '')", (USER,)
+    )
+    raw = _mail(subject, sender="theo@example.com")
+    assert b"\r\n" not in raw  # the server keeps CRLF: the dedupe must see one message
+    added = await store.write(
+        lambda c: add_message(c, USER, raw, folder="Sent", account=account, flags=("\\Seen",))
+    )
+    return added.id
+
+
+async def _appends(store: Store) -> int:
+    row = await store.query_one("SELECT count(*) AS n FROM mail_appends")
+    assert row is not None
+    return int(row["n"])
+
+
+async def test_sent_mail_is_uploaded_to_the_servers_sent_folder(
+    store: Store, mailbox: Mailbox
+) -> None:
+    account = _account(mailbox, folders=("INBOX", "Sent"))
+    _put(mailbox, folder="Sent")  # an empty Sent folder, as most servers have
+    sent = await _store_sent(store, "Friday dinner")
+    assert await queue_append(store, USER, sent) is not None
+    assert _server_flags(mailbox, "Sent") == {}  # not before the sync
+
+    report = await sync_account(store, USER, account)
+    assert report.errors == [] and report.written_back == 0  # it counts flags and moves
+    assert report.folders["Sent"].new == 0  # its UID came with the APPEND: not fetched back
+    assert _server_flags(mailbox, "Sent") == {"Friday dinner": {"\\Seen"}}
+    client = mailbox.client()
+    try:
+        client.select_folder("Sent", readonly=True)
+        [data] = client.fetch(client.search(), ["INTERNALDATE"]).values()
+    finally:
+        client.logout()
+    # The internal date is the mail's Date, not the time of the sync.
+    when = data[b"INTERNALDATE"]
+    assert when.astimezone(datetime.UTC) == datetime.datetime(
+        2025, 3, 3, 10, 0, tzinfo=datetime.UTC
+    )
+    assert await _appends(store) == 0
+    uid = await store.query_one("SELECT folder, message_id FROM mail_imap_uids")
+    assert uid is not None and (uid["folder"], uid["message_id"]) == ("Sent", sent)
+
+    again = await sync_account(store, USER, account)
+    assert (again.new, again.written_back, again.errors) == (0, 0, [])
+    rows = await _rows(store)
+    assert list(rows) == ["Friday dinner"] and rows["Friday dinner"]["folder"] == "Sent"
+    assert len(_server_flags(mailbox, "Sent")) == 1
+
+
+async def test_without_appenduid_the_servers_copy_is_matched_by_its_bytes(
+    store: Store, mailbox: Mailbox
+) -> None:
+    # Another program keeps sent mail in "Sent Items": that is where it goes.
+    _put(mailbox, folder="Sent Items")
+    sent = await _store_sent(store, "Friday dinner")
+    await queue_append(store, USER, sent)
+    report = await sync_account(store, USER, _account(mailbox))
+    assert report.errors == [] and await _appends(store) == 0
+    assert set(_server_flags(mailbox, "Sent Items")) == {"Friday dinner"}
+    client = mailbox.client()
+    assert not client.folder_exists("Sent")
+    client.logout()
+    assert (await _rows(store))["Friday dinner"]["folder"] == "Sent Items"
+
+    # As if the server had not answered APPENDUID: the sync fetches the copy and finds it
+    # is the stored mail (the server has CRLF line ends, the stored bytes LF).
+    await store.execute_write("DELETE FROM mail_imap_uids")
+    with_sent = _account(mailbox, folders=("INBOX", "Sent Items"))
+    report = await sync_account(store, USER, with_sent)
+    assert report.folders["Sent Items"].new == 0
+    rows = await _rows(store)
+    assert len(rows) == 1 and rows["Friday dinner"]["folder"] == "Sent Items"
+    assert rows["Friday dinner"]["flags"] == "\\Seen"
+
+
+async def test_without_a_sent_folder_one_is_made(store: Store, mailbox: Mailbox) -> None:
+    sent = await _store_sent(store, "Friday dinner")
+    await queue_append(store, USER, sent)
+    assert (await sync_account(store, USER, _account(mailbox))).errors == []
+    assert set(_server_flags(mailbox, "Sent")) == {"Friday dinner"}
+
+
+async def test_an_upload_waits_while_the_server_is_down(store: Store, mailbox: Mailbox) -> None:
+    sent = await _store_sent(store, "Friday dinner")
+    await queue_append(store, USER, sent)
+    with pytest.raises(ImapError, match="could not reach"):
+        await sync_account(store, USER, _account(mailbox, imap_port=free_port()))
+    assert await _appends(store) == 1
+
+    report = await sync_account(store, USER, _account(mailbox))
+    assert report.errors == [] and await _appends(store) == 0
+    assert set(_server_flags(mailbox, "Sent")) == {"Friday dinner"}
+
+
+async def test_a_refused_upload_is_reported_and_dropped(store: Store, mailbox: Mailbox) -> None:
+    client = mailbox.client()
+    client.create_folder("Archive/2024")  # "Archive" is only a parent now: it holds no mail
+    client.logout()
+    sent = await _store_sent(store, "Friday dinner")
+    await queue_append(store, USER, sent, folder="Archive")
+
+    report = await sync_account(store, USER, _account(mailbox))
+    [error] = report.errors
+    assert f"message {sent}: not uploaded" in error and "APPEND to Archive" in error
+    assert await _appends(store) == 0
+    assert (await _rows(store))["Friday dinner"]["folder"] == "Sent"  # kept here
+    assert (await sync_account(store, USER, _account(mailbox))).errors == []
+
+
+async def test_only_mail_of_an_account_is_queued_for_upload(store: Store) -> None:
+    local = await _store_sent(store, "From an mbox", account=None)
+    assert await queue_append(store, USER, local) is None
+    with pytest.raises(ValueError, match="no message 999"):
+        await queue_append(store, USER, 999)
+    with pytest.raises(ValueError, match="no message"):  # another user's mail
+        await queue_append(store, "amy", local)
+    assert await _appends(store) == 0
+
+
+async def test_mail_sent_over_smtp_reaches_the_servers_sent_folder(
+    config: Config, mailbox: Mailbox, smtp_server: SMTPServer
+) -> None:
+    c = await Companion.open(
+        config, embedder=None, model=ScriptedModel(small=True), tools=[send.SEND_MAIL]
+    )
+    try:
+        smtp = {"smtp_host": "127.0.0.1", "smtp_port": smtp_server.port, "smtp_security": "none"}
+        account = _account(mailbox, folders=("INBOX", "Sent"), **smtp)
+        await save_account(c.store, USER, account)
+        draft = await new_draft(
+            c.store, USER, to=["amy@example.com"], subject="Friday dinner", body="I'll come."
+        )
+        outcome = await send.request_send(c, USER, draft, approve=ScriptedApprover(True))
+        assert outcome.status == "done", outcome.output
+        assert len(smtp_server.received) == 1
+        assert await _appends(c.store) == 1
+
+        report = await sync_account(c.store, USER, account)
+        assert report.errors == [] and report.folders["Sent"].new == 0
+        assert set(_server_flags(mailbox, "Sent")) == {"Friday dinner"}
+        assert (await sync_account(c.store, USER, account)).new == 0
+        rows = await _rows(c.store)
+        assert list(rows) == ["Friday dinner"] and rows["Friday dinner"]["folder"] == "Sent"
+    finally:
+        await c.close()
