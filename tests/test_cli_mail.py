@@ -161,7 +161,9 @@ def test_imap_important_cleanup_undo_and_a_reply_delivered(
     )
     # The answered mark reaches the server at the next sync.
     assert "\\Answered" not in on_server(box, "INBOX")["Dinner on Friday"]
-    assert "1 of your changes written back" in ok(home, "mail", "sync")
+    synced = ok(home, "mail", "sync")
+    assert "1 of your changes written back" in synced
+    assert "1 sent message(s) copied to the server's Sent folder" in synced
     assert "\\Answered" in on_server(box, "INBOX")["Dinner on Friday"]
 
 

@@ -32,6 +32,8 @@ def _report(report: SyncReport) -> str:
         parts.append(f"{report.removed:,} gone from the server (kept here)")
     if report.written_back:
         parts.append(f"{report.written_back:,} of your changes written back")
+    if report.uploaded:
+        parts.append(f"{report.uploaded:,} sent message(s) copied to the server's Sent folder")
     return ", ".join(parts) + "."
 
 

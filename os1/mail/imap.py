@@ -55,6 +55,8 @@ class SyncReport:
     account: str
     folders: dict[str, FolderReport] = field(default_factory=dict)
     written_back: int = 0
+    uploaded: int = 0
+    """Sent mail copied into the server's Sent folder."""
     errors: list[str] = field(default_factory=list)
 
     @property

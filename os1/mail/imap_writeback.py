@@ -302,9 +302,9 @@ async def _apply_appends(
                 sent = sent or await _sent_folder(session)
                 folder = sent
             await _append(store, user, account.name, session, entry, folder)
+            report.uploaded += 1  # apart from written_back, which counts flags and moves
         except ImapRefused as e:
             report.errors.append(f"message {entry['mail_id']}: not uploaded: {e}")
-        # Not counted in report.written_back: that counts the user's changes (flags, moves).
         await store.execute_write("DELETE FROM mail_appends WHERE id = ?", (entry["id"],))
 
 

@@ -550,6 +550,7 @@ async def test_sent_mail_is_uploaded_to_the_servers_sent_folder(
     report = await sync_account(store, USER, account)
     assert report.errors == [] and report.written_back == 0  # it counts flags and moves
     assert report.folders["Sent"].new == 0  # its UID came with the APPEND: not fetched back
+    assert report.uploaded == 1
     assert _server_flags(mailbox, "Sent") == {"Friday dinner": {"\\Seen"}}
     client = mailbox.client()
     try:
