@@ -11,9 +11,7 @@ command run when it is needed (`pass show dav`) and is never stored.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import shlex
 import sqlite3
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
@@ -23,6 +21,7 @@ from xml.sax.saxutils import escape
 
 import httpx
 
+from .. import passwords
 from ..store import Store
 from . import people as peoplestore
 from .vcard import Problem, decode, parse
@@ -63,23 +62,9 @@ class SyncReport:
 async def password_from_command(command: str) -> str:
     """The first line a command prints (`pass show dav/home`), run without a shell."""
     try:
-        argv = shlex.split(command)
-    except ValueError as e:
-        raise CardDAVError(f"the password command cannot be read: {e}") from e
-    if not argv:
-        raise CardDAVError("the password command is empty")
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-    except OSError as e:
-        raise CardDAVError(f"the password command failed to start: {e}") from e
-    out, err = await proc.communicate()
-    if proc.returncode != 0:
-        message = err.decode(errors="replace").strip()[:200]
-        raise CardDAVError(f"the password command exited {proc.returncode}: {message}")
-    lines = out.decode(errors="replace").splitlines()
-    return lines[0] if lines else ""
+        return await passwords.from_command(command)
+    except passwords.PasswordError as e:
+        raise CardDAVError(str(e)) from e
 
 
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:

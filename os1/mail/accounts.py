@@ -8,14 +8,13 @@ on loopback without authentication needs neither.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import shlex
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .. import passwords
 from ..store import Store
 
 SECURITY = ("ssl", "starttls", "none")
@@ -126,20 +125,10 @@ async def my_addresses(store: Store, user: str, extra: tuple[str, ...] = ()) -> 
 async def password(account: Account, username: str | None) -> str | None:
     """The account's password, fetched now from where the account says it lives."""
     if "command" in account.secret:
-        argv = shlex.split(account.secret["command"])
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-            )
-        except OSError as e:
-            raise AccountError(f"password command failed to start: {e}") from e
-        out, err = await proc.communicate()
-        if proc.returncode != 0:
-            raise AccountError(
-                f"password command exited {proc.returncode}: {err.decode(errors='replace')[:200]}"
-            )
-        lines = out.decode().splitlines()
-        return lines[0] if lines else ""
+            return await passwords.from_command(account.secret["command"])
+        except passwords.PasswordError as e:
+            raise AccountError(str(e)) from e
     if "keyring" in account.secret:
         import keyring
         import keyring.errors
