@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 import tomli_w
@@ -72,6 +73,12 @@ SETTINGS: tuple[Setting, ...] = (
         bool,
     ),
     Setting("user", None, "Who the CLI acts as (default: your login name).", "OS1_USER"),
+    Setting(
+        "timezone",
+        None,
+        "Your time zone, an IANA name like Europe/Paris (default: this computer's).",
+        "OS1_TIMEZONE",
+    ),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -96,6 +103,7 @@ class Config:
     threads: int | None = None
     tools_in_chat: bool | None = None
     user: str = "local"
+    timezone: str = "UTC"
     file_values: Mapping[str, Any] = field(default_factory=dict)
     """What config.toml itself says (for `os1 config` to show where a value came from)."""
 
@@ -176,10 +184,49 @@ def load_config(
             values["user"] = getpass.getuser() or "local"
         except (KeyError, OSError):
             values["user"] = "local"
+    values["timezone"] = _timezone(values["timezone"], env)
     known = {f.name for f in fields(Config)}
     return Config(
         home=home, file_values=file_values, **{k: v for k, v in values.items() if k in known}
     )
+
+
+def system_timezone(env: Mapping[str, str], etc: Path = Path("/etc")) -> str:
+    """This computer's IANA zone: $TZ, /etc/timezone, the /etc/localtime link, else UTC."""
+    candidates = [env.get("TZ", "").lstrip(":")]
+    try:
+        candidates.append((etc / "timezone").read_text(encoding="utf-8").strip())
+    except OSError:
+        pass
+    try:
+        target = str((etc / "localtime").resolve())
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    for name in candidates:
+        if name and not name.startswith("/") and _valid_zone(name):
+            return name
+    return "UTC"
+
+
+def _valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+        return True
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+
+
+def _timezone(name: str | None, env: Mapping[str, str]) -> str:
+    if not name:
+        return system_timezone(env)
+    if not _valid_zone(name):
+        raise ConfigError(
+            f"timezone {name!r} is not a time zone this computer knows; use an IANA name "
+            "such as Europe/Paris or America/New_York"
+        )
+    return name
 
 
 def set_config_value(config: Config, name: str, raw: str | None) -> None:

@@ -1,10 +1,11 @@
 """The schema's history: an append-only list of named migrations, recorded as applied.
 
 Never edit or reorder a migration that has shipped; add a new one at the end. The
-migrations live in `core` (the companion and memory) and `mail` (mail, people, letters,
-and what mail teaches memory); this module holds the list and applies it. Each takes a
-DB-API connection and runs plain SQL, so the same list can later serve
-PostgreSQL. Every table that holds a user's data has a `user_id` column.
+migrations live in `core` (the companion and memory), `mail` (mail, people, letters,
+and what mail teaches memory) and `calendar` (events, reminders, the scheduler); this
+module holds the list and applies it. Each takes a DB-API connection and runs plain
+SQL, so the same list can later serve PostgreSQL. Every table that holds a user's data
+has a `user_id` column.
 """
 
 from __future__ import annotations
@@ -47,6 +48,6 @@ def apply_migrations(db: sqlite3.Connection) -> list[str]:
     return applied
 
 
-# The list is built in import order: core first, then mail. New migrations go at the end
+# The list is built in import order: core, mail, then calendar. New migrations go at the end
 # of the last module (or a new module imported after it), never in between.
-from . import core, mail  # noqa: E402, F401
+from . import calendar, core, mail  # noqa: E402, F401  (each imports the one before it)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from . import migration
+from . import core, migration  # noqa: F401  (core's migrations come before these)
 
 
 @migration
