@@ -75,6 +75,13 @@ class Tool:
     """Says exactly what will happen with these arguments (shown in the approval prompt)."""
     private: bool = False
     """Once it has run, the log keeps that it ran but not what it was about (forgetting)."""
+    confirm: bool = False
+    """Ask first although nothing leaves or is destroyed: it commits the user (an event in
+    their calendar)."""
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.effect.needs_approval or self.confirm
 
     def spec(self) -> ToolSpec:
         return ToolSpec(self.name, self.description, self.parameters)
@@ -157,7 +164,7 @@ class Actions:
             "requested_by, created_at) VALUES (?, ?, ?, ?, ?, 'proposed', ?, ?)",
             (user, name, tool.effect.value, json.dumps(args), summary, requested_by, _now()),
         )
-        if not tool.effect.needs_approval:
+        if not tool.needs_approval:
             return await self._execute(user, action_id, tool, args)
         if approve is None:
             return Outcome(

@@ -15,6 +15,7 @@ from typing import Any
 
 from . import archive_records as records
 from .archive_records import ArchiveError
+from .calendar import archive as calarchive
 from .memory import facts as factstore
 from .store import Store
 
@@ -24,8 +25,9 @@ FORMAT = "os1-export"
 VERSION = 3
 """2 added "memories" (facts with sources); 3 added people, letters, mail drafts and
 accounts, and address-book state, and later (optional keys, so still 3) what was learned
-from mail: "mail_learned" and memories' "mail_source_keys". Version-1 and -2 files still
-import."""
+from mail ("mail_learned", memories' "mail_source_keys") and calendars ("calendars",
+"calendar_objects", "calendar_problems", "scheduler_settings", "notifications").
+Version-1 and -2 files still import."""
 
 # What a user who is "already here" has: import never merges into any of it.
 _ALREADY = {
@@ -33,6 +35,7 @@ _ALREADY = {
     "actions": "actions", "memories": "memories", "people": "people", "letters": "letters",
     "mail_messages": "mail", "mail_drafts": "mail drafts", "mail_accounts": "mail accounts",
     "contact_problems": "unreadable cards", "contact_sources": "address books",
+    "calendars": "calendars",
 }  # fmt: skip
 
 
@@ -96,6 +99,7 @@ async def export_user(store: Store, user: str) -> dict[str, Any]:
             "memories": memories,
             "mail_learned": records.export_mail_learned(c, user),
             **records.export_records(c, user),
+            **calarchive.export_calendar(c, user),
         }
 
     return await store.read(read)
@@ -131,15 +135,19 @@ def check_archive(data: Any) -> dict[str, Any]:
     records.check_mail_links(data)
     if version >= 3:
         records.check_records(data)
+        calarchive.check(data)
     return data
 
 
-async def import_user(store: Store, data: Any, user: str | None = None) -> dict[str, int]:
+async def import_user(
+    store: Store, data: Any, user: str | None = None, *, timezone: str = "UTC"
+) -> dict[str, int]:
     """Restore an export as `user` (default: the user it was exported from), in one transaction.
 
     Refuses when that user already has data here: importing merges nothing and
     overwrites nothing. Every row gets a new id and `user`; ids in the file only link
-    its rows to each other. Mail is not in the file (see `os1.mail.export`).
+    its rows to each other. Mail is not in the file (see `os1.mail.export`). `timezone`
+    reads floating calendar times when the file's settings name no zone.
     """
     data = check_archive(data)
     user = user or data["user"]
@@ -241,6 +249,7 @@ async def import_user(store: Store, data: Any, user: str | None = None) -> dict[
             "summaries": len(data["summaries"]),
             "actions": len(data["actions"]),
             **records.import_records(c, user, data),
+            **calarchive.import_calendar(c, user, data, timezone),
         }
 
     try:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from . import context, transparency
 from .actions import Actions, Approver, Tool
+from .calendar import turns as calendar_turns
 from .config import Config
 from .guards import HonestyGuard, RepetitionGuard
 from .mail import turns as mail_turns
@@ -243,6 +244,8 @@ class Companion:
             canned, mine = direct
         if canned is None:
             canned = await mail_turns.direct_answer(self, user, text, approve)
+        if canned is None:
+            canned = await calendar_turns.direct_answer(self, user, text, approve)
             mine = canned is None
         await self.memory.note(user, message_id, "user", extract=mine)
         if canned is not None:

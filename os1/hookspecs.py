@@ -23,3 +23,9 @@ def register_tools(register: Callable[[Any], None]) -> None:
 def register_models(register: Callable[[str, Callable[..., Any]], None]) -> None:
     """Add a kind of model: `register(prefix, factory)`; `factory(config, name, cache_dir)`
     returns an `os1.models.Model` for `model = "<prefix>:<name>"`."""
+
+
+@hookspec
+def register_channels(register: Callable[[Any], None]) -> None:
+    """Add ways for her to reach the user (a push service, a chat app): call `register(channel)`
+    with an `os1.scheduler.channels.Channel` for each. Users turn channels on by name."""

@@ -24,6 +24,7 @@ DEFAULT_PLUGINS = (
     "os1.mail.send",
     "os1.contacts.tools",
     "os1.letters.tools",
+    "os1.calendar.tools",
 )
 
 pm = pluggy.PluginManager("os1")

@@ -383,7 +383,8 @@ async def test_the_hand_written_file_imports(companion: Companion) -> None:
     counts = await archive.import_user(companion.store, _v3())
     assert counts == {"conversations": 1, "memories": 0, "messages": 1, "summaries": 0,
                       "actions": 0, "people": 2, "letters": 1, "mail drafts": 1,
-                      "mail accounts": 1, "unreadable cards": 1}  # fmt: skip
+                      "mail accounts": 1, "unreadable cards": 1, "calendars": 0,
+                      "calendar entries": 0}  # fmt: skip
 
 
 async def test_imported_actions_are_history_not_undo(companion: Companion, tmp_path: Any) -> None:

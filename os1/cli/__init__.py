@@ -102,7 +102,18 @@ def cli(ctx: click.Context, user: str | None, model: str | None, incognito: bool
 
 def main() -> None:
     from .. import plugins
-    from . import chat, contacts, letters, mail, mail_in, mail_out, manage, memory  # noqa: F401
+    from . import (  # noqa: F401
+        calendar,
+        chat,
+        contacts,
+        letters,
+        mail,
+        mail_in,
+        mail_out,
+        manage,
+        memory,
+        remind,
+    )
 
     plugins.load_installed()
     cli()

@@ -10,11 +10,13 @@ import signal
 import sys
 
 import click
+from prompt_toolkit.patch_stdout import patch_stdout
 
 from ..companion import Companion
 from ..interview import Question, run_interview
 from ..persona import greeting
 from . import EX_INTERRUPTED, Settings, cli, load, run
+from .inbox import Inbox
 from .terminal import Terminal, repair_arg, repair_text, warn
 
 MEMORY_DRAIN_SECONDS = 20.0
@@ -165,23 +167,36 @@ async def _converse(settings: Settings) -> None:
                 "(incognito: nothing from this conversation is kept)", fg="yellow", err=True
             )
         await companion.start_conversation(user)
-        while True:
-            line = await term.read_line("> ")
-            if line is None:
-                break
-            if not line.strip():
-                continue
-            if line.startswith("/"):
-                if not await _slash(companion, term, user, persona.name, line.strip()):
-                    break
-                found = await companion.persona(user)
-                if found is None:  # she forgot her name: the interview runs again next time
-                    break
-                persona, profile = found
-                continue
-            await _stream_reply(companion, term, user, line, persona.name, settings.incognito)
+        inbox = Inbox(companion, user, persona.name)
+        # Reminders may print while the prompt waits: keep them above the input line.
+        with patch_stdout(raw=True) if term.interactive else contextlib.nullcontext():
+            await inbox.start()
+            try:
+                await _loop(companion, term, user, persona.name, settings.incognito)
+            finally:
+                await inbox.stop()
     finally:
         await _finish(companion)
+
+
+async def _loop(
+    companion: Companion, term: Terminal, user: str, name: str, incognito: bool
+) -> None:
+    while True:
+        line = await term.read_line("> ")
+        if line is None:
+            return
+        if not line.strip():
+            continue
+        if line.startswith("/"):
+            if not await _slash(companion, term, user, name, line.strip()):
+                return
+            found = await companion.persona(user)
+            if found is None:  # she forgot her name: the interview runs again next time
+                return
+            name = found[0].name
+            continue
+        await _stream_reply(companion, term, user, line, name, incognito)
 
 
 def converse(settings: Settings) -> None:

@@ -13,7 +13,7 @@ import click
 
 from .. import archive
 from ..companion import Companion
-from ..config import SETTINGS, ConfigError, default_home, load_config, set_config_value
+from ..config import SETTINGS, Config, ConfigError, default_home, load_config, set_config_value
 from ..models import Message, ModelError, list_models
 from ..store import Store, StoreError
 from . import EX_CONFIG, Settings, cli, fail, load, run
@@ -51,6 +51,17 @@ def doctor(settings: Settings) -> None:
     _check(True, f"configuration ({config.config_path})")
     ok &= _run_doctor(config) or False
     sys.exit(0 if ok else 1)
+
+
+def _scheduler_line(config: Config) -> None:
+    from ..daemon import holder
+
+    who = holder(config.home)
+    _check(True, f"time zone {config.timezone}")
+    click.echo(
+        f"{'✓' if who else '·'} reminders: "
+        + (f"the scheduler runs ({who})" if who else "no daemon runs; start one with `os1 daemon`")
+    )
 
 
 async def _check_mail_accounts(store: Store, user: str) -> bool:
@@ -96,6 +107,7 @@ async def _run_doctor(config: Any) -> bool:
             "restore from an `os1 export` file with `os1 import`",
         )
         ok &= await _check_mail_accounts(store, config.user)
+        _scheduler_line(config)
     finally:
         await store.close()
     try:
@@ -323,6 +335,6 @@ async def _import(settings: Settings, data: Any) -> dict[str, int]:
     companion = await Companion.open(cfg)
     try:
         # Restored as whoever runs the import: your companion comes home to you.
-        return await archive.import_user(companion.store, data, cfg.user)
+        return await archive.import_user(companion.store, data, cfg.user, timezone=cfg.timezone)
     finally:
         await companion.close()

@@ -16,17 +16,17 @@ import sqlite3
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 from xml.sax.saxutils import escape
 
 import httpx
 
-from .. import passwords
+from .. import dav
 from ..store import Store
 from . import people as peoplestore
 from .vcard import Problem, decode, parse
 
-DAV, CARD = "{DAV:}", "{urn:ietf:params:xml:ns:carddav}"
+DAV, CARD = dav.DAV, "{urn:ietf:params:xml:ns:carddav}"
 BATCH = 100  # cards per multiget request
 _PROPFIND = (
     '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:" '
@@ -34,13 +34,11 @@ _PROPFIND = (
 )
 _DISCOVER = "<d:resourcetype/><d:current-user-principal/><card:addressbook-home-set/>"
 
-
-class CardDAVError(Exception):
-    """The server cannot be reached, refuses us, or has no address book; the message says why."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+# One error for both DAV clients (os1/dav.py); the name stays for callers.
+CardDAVError = dav.DAVError
+password_from_command = dav.password_from_command
+split_credentials = dav.split_credentials
+_key, _href = dav.key, dav.href_of
 
 
 @dataclass
@@ -59,79 +57,17 @@ class SyncReport:
     problems: list[Problem] = field(default_factory=list)
 
 
-async def password_from_command(command: str) -> str:
-    """The first line a command prints (`pass show dav/home`), run without a shell."""
-    try:
-        return await passwords.from_command(command)
-    except passwords.PasswordError as e:
-        raise CardDAVError(str(e)) from e
-
-
-def split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """The URL without user:password@ (never stored), and the user and password it held."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CardDAVError(f"{url!r} is not an http(s) URL")
-    host = parts.hostname + (f":{parts.port}" if parts.port else "")
-    if ":" in parts.hostname:
-        host = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
-    clean = urlunsplit((parts.scheme, host, parts.path or "/", parts.query, ""))
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    return clean, user, password
-
-
-def _key(base: str, href: str) -> str:
-    """An absolute URL for `href`, spelled the same way whatever the server's encoding."""
-    parts = urlsplit(urljoin(base, href))
-    return urlunsplit((parts.scheme, parts.netloc, quote(unquote(parts.path)), "", ""))
-
-
 def _responses(text: str) -> list[tuple[str, dict[str, ET.Element]]]:
     """(href, properties found) for each response of a 207 Multi-Status body."""
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError as e:
-        raise CardDAVError(f"the server's answer is not valid XML: {e}") from e
-    found = []
-    for response in root.iter(f"{DAV}response"):
-        href = (response.findtext(f"{DAV}href") or "").strip()
-        props: dict[str, ET.Element] = {}
-        for propstat in response.iter(f"{DAV}propstat"):
-            if " 200 " in (propstat.findtext(f"{DAV}status") or " 200 "):
-                for prop in propstat.iter(f"{DAV}prop"):
-                    props.update({child.tag: child for child in prop})
-        found.append((href, props))
-    return found
+    return [(r.href, r.props) for r in dav.responses(dav.multistatus(text))]
 
 
 def _is_book(props: dict[str, ET.Element]) -> bool:
-    kind = props.get(f"{DAV}resourcetype")
-    return kind is not None and kind.find(f"{CARD}addressbook") is not None
-
-
-def _href(props: dict[str, ET.Element], name: str) -> str | None:
-    prop = props.get(name)
-    text = prop.findtext(f"{DAV}href") if prop is not None else None
-    return text.strip() if text else None
+    return dav.has_type(props, f"{CARD}addressbook")
 
 
 async def _dav(http: httpx.AsyncClient, method: str, url: str, depth: str, body: str) -> str:
-    headers = {"Depth": depth, "Content-Type": "application/xml; charset=utf-8"}
-    try:
-        reply = await http.request(method, url, headers=headers, content=body.encode())
-    except httpx.HTTPError as e:
-        raise CardDAVError(f"cannot reach {url}: {str(e) or type(e).__name__}") from e
-    if reply.status_code == 401:
-        raise CardDAVError(
-            f"{url} refused the login (401): check --username and --password-command", 401
-        )
-    if reply.status_code != 207:
-        raise CardDAVError(
-            f"{method} {url} answered {reply.status_code} {reply.reason_phrase}",
-            reply.status_code,
-        )
-    return reply.text
+    return await dav.request(http, method, url, depth, body)
 
 
 async def _propfind(

@@ -214,6 +214,9 @@ def _date(msg: Message) -> str | None:
     return when.astimezone(UTC).isoformat()
 
 
+DATA_TEXT = ("text/calendar", "text/x-vcalendar", "text/vcard", "text/x-vcard")
+
+
 def _text_and_attachments(msg: Message) -> tuple[str, list[Attachment]]:
     plain: list[str] = []
     markup: list[str] = []
@@ -224,7 +227,14 @@ def _text_and_attachments(msg: Message) -> tuple[str, list[Attachment]]:
         ctype = part.get_content_type()
         disposition = (part.get_content_disposition() or "").lower()
         filename = decode_words(part.get_filename() or "")
-        if disposition == "attachment" or filename or not ctype.startswith("text/"):
+        # Calendar and card parts are data, not prose: an inline invitation is an attachment
+        # (found by the calendar), never body text a model reads or search indexes.
+        if (
+            disposition == "attachment"
+            or filename
+            or not ctype.startswith("text/")
+            or ctype in DATA_TEXT
+        ):
             data = part.get_payload(decode=True)
             if isinstance(data, bytes) and data:
                 attachments.append(Attachment(filename, ctype, data))
