@@ -31,7 +31,7 @@ from .when import When, WhenError, parse_when, rule_words
 
 DEFAULT_TIME = time(9)
 """A reminder for a day without a time of day rings that morning."""
-SNOOZE = "snooze"
+SNOOZE = queue.SNOOZE
 """The `schedule.alarm` of a snoozed firing: one row, fired once, never re-planned."""
 _LOOKBACK = timedelta(days=400)
 _TICK = timedelta(microseconds=1)

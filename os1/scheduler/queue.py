@@ -23,6 +23,8 @@ HORIZONS = (timedelta(days=2), timedelta(days=60), timedelta(days=800), timedelt
 LOOKBACK = timedelta(days=7)
 """Alarms may fire after their occurrence starts (RELATED=END, positive offsets)."""
 DONE = ("COMPLETED", "CANCELLED")
+SNOOZE = "snooze"
+"""The alarm name of a one-time row that rings a snoozed reminder again."""
 _EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 _LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 

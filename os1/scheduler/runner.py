@@ -322,7 +322,9 @@ class Scheduler:
         due = datetime.fromisoformat(row["due_at"])
         ics = str(row["ics"])
         single = not row["recurring"] and ics.count("BEGIN:VEVENT") + ics.count("BEGIN:VTODO") == 1
-        if single:
+        snoozed = row["alarm"] == queue.SNOOZE
+        if single or snoozed:
+            # A snooze rings once at its own time, whatever the object's alarms say.
             # One occurrence: the row says all there is; no need to parse the object.
             at, start, all_day, missed = due, datetime.fromisoformat(row["occurrence"]), None, 1
             following = None
@@ -359,7 +361,9 @@ class Scheduler:
             held = False  # set inside quiet hours: they wanted it then, and it is still fresh
         note = _Note(
             kind="reminder" if row["kind"] == "todo" else "alarm",
-            key=f"{row['object_id']}:{row['alarm']}:{_utc(start)}",
+            # Each snooze of one occurrence rings: its key carries its own time.
+            key=f"{row['object_id']}:{row['alarm']}:{_utc(start)}"
+            + (f"@{_utc(at)}" if snoozed else ""),
             object_id=int(row["object_id"]),
             title=str(row["summary"]) or ("Reminder" if row["kind"] == "todo" else "(no title)"),
             body=" ".join(parts),

@@ -606,3 +606,24 @@ async def test_a_slow_briefing_never_makes_a_reminder_late(config: Config) -> No
         assert not reminder["late"]
     finally:
         await companion.close()
+
+
+async def test_a_snoozed_reminder_rings_again_once_and_the_series_goes_on(store: Store) -> None:
+    from os1.calendar import reminders
+
+    clock = FakeClock(paris(1, 8, 0))
+    object_id = await remind(store, "Stretch", paris(1, 9, 0), clock.now(), rrule={"FREQ": "DAILY"})
+    scheduler = make(store, clock)
+    clock.set(paris(1, 9, 0))
+    [first] = await scheduler.tick()
+    await reminders.snooze(store, "theo", object_id, 10, PARIS, now=clock.now())
+    clock.set(paris(1, 9, 5))
+    assert await scheduler.tick() == []
+    clock.set(paris(1, 9, 10))
+    [again] = await scheduler.tick()
+    assert again.title == "Stretch" and again.id != first.id
+    clock.set(paris(1, 9, 30))
+    assert await scheduler.tick() == []  # the snooze rang once
+    clock.set(paris(2, 9, 0))
+    [tomorrow] = await scheduler.tick()  # and the daily series goes on
+    assert tomorrow.due_at == paris(2, 9, 0)
