@@ -211,8 +211,8 @@ def _plans(clause: str, name: str, when: list[TimeMention]) -> list[Fact]:
     if not m or not when:
         return []
     act = m["act"] or m["act2"] or m["act3"] or f"{_ING[m['ing'].lower()]} {m['act4']}"
-    if m["act"] and re.match(r"(?:the\s+)?[A-Z]", m["act"]):
-        act = f"go to {act}"  # "I'm going to Paris": a place, not a verb
+    if m["act"] and re.match(r"(?:the\s+)?[A-Z]|(?:a|an|the|my|our|his|her|their)\s", m["act"]):
+        act = f"go to {act}"  # "I'm going to Paris", "…to a job interview": not a verb
     act = _tidy(act, when)
     if len(act.split()) < 2:
         return []  # "I'll go tomorrow": too little to remember

@@ -25,7 +25,7 @@ CHECKIN_DAYS = 7
 """A plan older than this is not asked about any more: 'how did it go?' weeks later is odd."""
 MAIL_LIMIT = 5
 _FOLLOWUP_PREFIX = re.compile(r"^Follow up after [^:]{1,40}:\s*")
-_PLANS = re.compile(r"^\S+ plans to (?P<act>.+?)\.?$")
+_PLANS = re.compile(r"^.{1,40}? plans to (?P<act>.+?)\.?$")
 
 
 @dataclass(frozen=True)

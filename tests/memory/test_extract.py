@@ -115,6 +115,13 @@ def rules(text: str) -> list[tuple[str, str | None, str, str | None]]:
             "2023-05-15",
         ),
         (
+            "I'm going to a job interview at Google on Friday",
+            "plan",
+            "plan:go_to_job_interview_at_google",
+            "Theo plans to go to a job interview at Google on 12 May 2023.",
+            "2023-05-12",
+        ),
+        (
             "I'm meeting Sam on Friday.",
             "plan",
             "plan:meet_sam",

@@ -177,6 +177,11 @@ async def test_a_capable_model_phrases_the_checkin(config: Config) -> None:
 def test_plan_text_and_the_checkin_template() -> None:
     note = "Follow up after 31 May 2026: Theo plans to go to the interview on 31 May 2026."
     assert plan_text(note) == "go to the interview on 31 May 2026"
+    # Before the interview names her, the user is "The user": two words, still a plan.
+    unnamed = "Follow up after 1 June 2026: The user plans to go to a job interview on 1 June."
+    assert checkin_template(unnamed) == (
+        "How did it go? You were planning to go to a job interview on 1 June."
+    )
     assert checkin_template("Follow up after 2 June 2026: Anna visits.") == (
         "How did it go? I had noted: Anna visits."
     )
