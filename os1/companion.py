@@ -238,14 +238,16 @@ class Companion:
         persona, profile = await self._persona_or_default(user)  # read once per turn
         facts = await self.facts(user, persona)
         canned, mine = transparency.answer(text, facts), True
+        if canned is None:
+            # Before memory: "what's my week like?" asks the calendar, not what she knows.
+            canned = await calendar_turns.direct_answer(self, user, text, approve)
+            mine = canned is None
         if canned is None and (
             direct := await memory_turns.direct_answer(self, user, text, message_id, approve)
         ):
             canned, mine = direct
         if canned is None:
             canned = await mail_turns.direct_answer(self, user, text, approve)
-        if canned is None:
-            canned = await calendar_turns.direct_answer(self, user, text, approve)
             mine = canned is None
         await self.memory.note(user, message_id, "user", extract=mine)
         if canned is not None:

@@ -70,7 +70,7 @@ def items_in(
         except ical.CalendarError:
             continue  # kept raw in the row; `os1 calendar problems` shows it
         for occ in recurrence.occurrences(resource, start, end, tz):
-            if occ.status == "CANCELLED":
+            if occ.status == "CANCELLED" or (occ.kind == "todo" and occ.status == "COMPLETED"):
                 continue
             found.append(Item(int(row["id"]), names.get(row["calendar_id"], ""), occ))
     found.sort(key=lambda i: (i.start, not i.occurrence.all_day, i.occurrence.summary))

@@ -55,8 +55,11 @@ async def _agenda(companion: Companion, user: str, ask: intents.AgendaAsk, tz: Z
         label = agenda.spoken_day(ask.start, now.date()).lower()
         label = label if label in ("today", "tomorrow", "yesterday") else f"on {label}"
     else:
-        label = f"from {agenda.spoken_day(ask.start, now.date())} to "
-        label += agenda.spoken_day(ask.end, now.date())
+        first, last = (agenda.spoken_day(d, now.date()) for d in (ask.start, ask.end))
+        relative = ("Today", "Tomorrow", "Yesterday")
+        first = first.lower() if first in relative else first
+        last = last.lower() if last in relative else last
+        label = f"from {first} to {last}"
     if not items:
         has_any = await companion.store.query_one(
             "SELECT 1 FROM cal_objects WHERE user_id = ? AND deleted_at IS NULL LIMIT 1", (user,)

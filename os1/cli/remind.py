@@ -41,8 +41,17 @@ def rrule_text(rrule: dict[str, Any] | None) -> str | None:
 def remind(settings: Settings, words: tuple[str, ...]) -> None:
     """Set a reminder in plain words: os1 remind me to call my sister at five tomorrow."""
     text = " ".join(words)
-    if not text.lower().startswith("remind"):
-        text = "remind me " + text
+    if text.strip().lower() in ("me", "me to", "remind me"):
+        raise click.UsageError("say what and when: os1 remind me to call Amy tomorrow at 5pm")
+    lowered = text.lower()
+    if lowered.startswith("me "):  # `os1 remind me to …`
+        text = "remind " + text
+    elif not lowered.startswith("remind"):  # `os1 remind "call Amy at 5"`
+        text = (
+            "remind me to " + text
+            if not lowered.startswith(("to ", "about "))
+            else ("remind me " + text)
+        )
 
     async def go(c: Companion, user: str) -> Any:
         tz = await user_zone(c.store, user, c.config.timezone)
@@ -201,8 +210,11 @@ def notification_settings(settings: Settings, pairs: tuple[str, ...]) -> None:
         fail(str(e), EX_DATAERR)
         return
     assert found is not None
+    config = load(settings)
     for key, value in found.to_dict().items():
         shown = ",".join(value) if isinstance(value, list) else value
+        if key == "timezone" and shown is None:
+            shown = f"(not set: {config.timezone}, from `os1 config`)"
         click.echo(f"{key} = {shown if shown is not None else '(not set)'}")
 
 
