@@ -6,23 +6,25 @@ cannot be used comes back as a `Problem` holding its original text: an event wit
 start, a bad date or rule, an event cut off before its END. The `icalendar` parser
 silently drops components it cannot close, so its result is checked against the BEGIN
 lines; when they disagree, or it rejects the file, the text is split into components
-here and each is read on its own. A component without a UID gets one made from its
-content, so importing the same file twice changes nothing.
+and each is read on its own (`repair.py`, which also reads bytes in the encodings old
+exporters wrote). A component without a UID gets one made from its content, so
+importing the same file twice changes nothing.
 """
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
+
+from . import repair
 
 PRODID = "-//OS1//OS1 companion//EN"
 KINDS = {"VEVENT": "event", "VTODO": "todo"}
@@ -31,15 +33,8 @@ OTHERS = {
     "VFREEBUSY": "free/busy times (VFREEBUSY)",
     "VAVAILABILITY": "availability (VAVAILABILITY)",
 }
-_TOP = {*KINDS, *OTHERS, "VTIMEZONE"}
-# Components that cannot hold an event: a BEGIN:VEVENT inside one means it was cut off.
-_LEAVES = {*_TOP, "VALARM", "STANDARD", "DAYLIGHT", "AVAILABLE"}
 # Properties that say when something happens: if one cannot be read, neither can it.
 _WHEN = ("DTSTART", "DTEND", "DUE", "DURATION", "RRULE", "RDATE", "EXDATE", "EXRULE")
-_UNFOLD = re.compile(r"\r?\n[ \t]")
-_LINE = re.compile(r"[^\n]*(?:\n[ \t][^\n]*)*\n?")  # a line and its continuation lines
-_BEGIN = re.compile(r"^BEGIN:([A-Z0-9-]+)[ \t]*\r?$", re.MULTILINE | re.IGNORECASE)
-_TZID = re.compile(r";TZID=\"?([^;:\"]+)", re.IGNORECASE)
 MAX_TEXT = 50 * 1024 * 1024
 _BROKEN = getattr(icalendar, "vBroken", ())  # a value that did not parse (icalendar 7)
 
@@ -127,29 +122,9 @@ def text_of(value: Any) -> str:
     return str(value).strip()
 
 
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"), (b"B\x00E\x00", "utf-16-le"),
-         (b"\x00B\x00E", "utf-16-be"))  # fmt: skip
-
-
-def read_text(data: bytes | str) -> tuple[str, str]:
-    """(text, encoding) of calendar bytes: UTF-8 or what a byte order mark says (Outlook
-    writes UTF-16), else Windows-1252 as old exports are; never fails on bytes alone."""
-    if isinstance(data, str):
-        return data.lstrip("\ufeff"), "utf-8"
-    found = [enc for bom, enc in _BOMS if data.startswith(bom)][:1]
-    for encoding in (*found, "utf-8", "cp1252"):
-        try:
-            text = data.decode(encoding).lstrip("\ufeff")
-        except UnicodeDecodeError:
-            continue
-        return text, {"cp1252": "windows-1252", "utf-8-sig": "utf-8"}.get(encoding, encoding)
-    return data.decode("latin-1"), "latin-1"
-
-
 def decode_text(data: bytes | str) -> str:
-    return read_text(data)[0]
+    """Calendar bytes as text, in whatever encoding they came (`repair.read_text`)."""
+    return repair.read_text(data)[0]
 
 
 def _stable_uid(component: icalendar.Component) -> str:
@@ -177,13 +152,13 @@ def _checked(component: icalendar.Component) -> str | None:
                 return f"{prop} cannot be read: {e}"
             if not isinstance(value, date):
                 return f"{prop} is not a date or time"
-    for rule in _as_list(component.get("RRULE")):
+    for rule in as_list(component.get("RRULE")):
         try:
             rule.to_ical()
         except (ValueError, TypeError) as e:
             return f"the repeat rule (RRULE) cannot be read: {e}"
     for prop in ("RDATE", "EXDATE"):
-        for v in _as_list(component.get(prop)):
+        for v in as_list(component.get(prop)):
             if not all(isinstance(d.dt, (date, tuple)) for d in v.dts):
                 return f"{prop} holds a time of day without a date"
     return None
@@ -192,7 +167,7 @@ def _checked(component: icalendar.Component) -> str | None:
 def _drop_empty(component: icalendar.Component) -> None:
     """'RRULE:' with nothing after it (some exporters write that) says nothing: dropped."""
     for prop in ("RRULE", "EXRULE", "RDATE", "EXDATE"):
-        values = _as_list(component.get(prop))
+        values = as_list(component.get(prop))
         kept = [v for v in values if v.to_ical().strip()]
         if len(kept) == len(values):
             continue
@@ -203,25 +178,11 @@ def _drop_empty(component: icalendar.Component) -> None:
             component.errors[:] = [(n, e) for n, e in component.errors if n != prop]
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """A property's values as a list: one that appears once is not in one."""
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-
-def _originals(text: str, top: list[icalendar.Component]) -> Callable[[Any], str]:
-    """The original text of each top-level component, split out only when a problem needs it."""
-    found: dict[int, str] = {}
-
-    def of(component: icalendar.Component) -> str:
-        if not found:
-            blocks = split(text)[0]
-            if [b.name for b in blocks] == [str(c.name).upper() for c in top]:
-                found.update({id(c): b.text for c, b in zip(top, blocks, strict=True)})
-            found[0] = ""  # split once
-        return found.get(id(component)) or _raw(component)
-
-    return of
 
 
 def _from_calendars(
@@ -280,37 +241,26 @@ def _from_calendars(
     return out
 
 
-def _raw(component: icalendar.Component) -> str:
-    try:
-        return component.to_ical().decode("utf-8", "replace")
-    except Exception:
-        return repr(component)
-
-
 def used_tzids(component: icalendar.Component) -> set[str]:
     params = (getattr(v, "params", None) or {} for _, v in component.property_items())
     return {str(p["TZID"]) for p in params if p.get("TZID")}
-
-
-def _begins(text: str) -> int:
-    return len(_BEGIN.findall(_UNFOLD.sub("", text)))
 
 
 def parse(data: bytes | str, source: str = "") -> Parsed:
     """Every event and to-do in calendar text; whatever is broken comes back as a problem."""
     if len(data) > MAX_TEXT:
         raise CalendarError(f"{source or 'the calendar'} is larger than 50 MB; split it first")
-    text, encoding = read_text(data)
+    text, encoding = repair.read_text(data)
     if "BEGIN:VCALENDAR" not in text.upper():
         if not text.strip():
             return Parsed([], [], encoding=encoding)
         raise CalendarError(f"{source or 'this'} is not an iCalendar file (no BEGIN:VCALENDAR)")
     try:
         calendars = icalendar.Calendar.from_ical(text, multiple=True)
-        if sum(1 for cal in calendars for _ in cal.walk()) != _begins(text):
+        if sum(1 for cal in calendars for _ in cal.walk()) != repair.begins(text):
             raise CalendarError("some components are not closed (an END line is missing)")
         top = [c for cal in calendars for c in cal.subcomponents]
-        parsed = _from_calendars(calendars, source, _originals(text, top))
+        parsed = _from_calendars(calendars, source, repair.originals(text, top))
     except Exception as whole:
         # Read what can be read, one component at a time; the rest is kept raw.
         parsed = _salvage(text, source, whole)
@@ -318,109 +268,18 @@ def parse(data: bytes | str, source: str = "") -> Parsed:
     return parsed
 
 
-@dataclass(frozen=True)
-class Block:
-    """One top-level component as it stands in the text."""
-
-    name: str
-    text: str
-    complete: bool
-
-
-def _lines(text: str) -> Iterator[tuple[str, str]]:
-    """(original text, unfolded content) of each content line."""
-    for match in _LINE.finditer(text):
-        if match[0]:
-            yield match[0], _UNFOLD.sub("", match[0]).rstrip("\r\n")
-
-
-def split(text: str) -> tuple[list[Block], dict[str, str]]:
-    """The top-level components of calendar text with their own lines, and the calendar's
-    properties (first value of each). A component whose END never comes is cut off where
-    the next one or the calendar's end begins."""
-    blocks: list[Block] = []
-    props: dict[str, str] = {}
-    lines: list[str] = []
-    stack: list[str] = []
-
-    def finish(complete: bool) -> None:
-        blocks.append(Block(stack[0] if stack else "", "".join(lines), complete))
-        lines.clear()
-        stack.clear()
-
-    for raw, line in _lines(text):
-        key, _, value = line.partition(":")
-        key = key.strip().upper()
-        value = value.strip().upper()
-        if key == "BEGIN" and value == "VCALENDAR":
-            if stack:
-                finish(False)
-        elif key == "BEGIN":
-            if stack and value in _TOP and any(s in _LEAVES for s in stack):
-                finish(False)
-            lines.append(raw)
-            stack.append(value)
-        elif key == "END" and value in stack:
-            lines.append(raw)
-            while stack[-1] != value:
-                stack.pop()
-            stack.pop()
-            if not stack:
-                blocks.append(Block(value, "".join(lines), True))
-                lines.clear()
-        elif key == "END" and value == "VCALENDAR" and stack:
-            finish(False)
-        elif stack:
-            lines.append(raw)
-        elif key and key != "END":
-            props.setdefault(key.split(";")[0], line.partition(":")[2])
-    if stack:
-        finish(False)
-    return blocks, props
-
-
 def _salvage(text: str, source: str, whole: Exception) -> Parsed:
-    blocks, props = split(text)
-    head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"
-    if props.get("X-WR-TIMEZONE"):
-        head += f"X-WR-TIMEZONE:{props['X-WR-TIMEZONE']}\r\n"
-    zones: dict[str, str] = {}
-    for b in blocks:
-        if b.name == "VTIMEZONE" and b.complete:
-            tzid = re.search(r"^TZID[^:]*:(.*?)\r?$", b.text, re.MULTILINE | re.IGNORECASE)
-            zones.setdefault(tzid.group(1).strip() if tzid else "", b.text)
-    calendars: list[icalendar.Component] = []
-    texts: dict[int, str] = {}
+    found = repair.salvage(text, whole)
+    out = _from_calendars(found.calendars, source, found.original)
+    out.name = _prop_text(found.props.get("X-WR-CALNAME")) or None
+    out.method = _prop_text(found.props.get("METHOD")).upper()
     problems: list[Problem] = []
     notes: list[Problem] = []
-    for b in blocks:
-        what = {"VEVENT": "the event", "VTODO": "the to-do"}.get(b.name, f"a {b.name}")
-        kept = problems if b.name in KINDS else notes
-        if not b.complete:
-            kept.append(Problem(source, f"{what} is cut off: END:{b.name} is missing", b.text))
-            continue
-        if b.name == "VTIMEZONE":
-            continue
-        used = dict.fromkeys(z.strip() for z in _TZID.findall(_UNFOLD.sub("", b.text)))
-        piece = head + "".join(zones[z] for z in used if z in zones) + b.text
-        piece = piece.rstrip("\r\n") + "\r\nEND:VCALENDAR\r\n"
-        try:
-            cal = icalendar.Calendar.from_ical(piece)
-        except Exception as e:
-            kept.append(Problem(source, f"{what} cannot be read: {_why(e, b.text)}", b.text))
-            continue
-        if sum(1 for _ in cal.walk()) != _begins(piece):
-            why = (
-                f"{what}: a part of it cannot be read ({_why(whole, b.text)}); the original is here"
-            )
-            notes.append(Problem(source, why, b.text))
-        texts.update({id(c): b.text for c in cal.subcomponents})
-        calendars.append(cal)
-    out = _from_calendars(calendars, source, lambda c: texts.get(id(c)) or _raw(c))
-    out.name = _prop_text(props.get("X-WR-CALNAME")) or None
-    out.method = _prop_text(props.get("METHOD")).upper()
+    for t in found.troubles:
+        kept = problems if t.name in KINDS and not t.partly else notes
+        kept.append(Problem(source, t.why, t.text))
     out.problems[:0], out.notes[:0] = problems, notes
-    if not blocks:
+    if not found.found:
         out.problems.append(Problem(source, f"the file cannot be read: {whole}", text))
     return out
 
@@ -433,17 +292,6 @@ def _prop_text(value: str | None) -> str:
         return str(value).strip()
     unescape = {"n": "\n", "N": "\n"}
     return re.sub(r"\\([\\;,nN])", lambda m: unescape.get(m[1], m[1]), str(value)).strip()
-
-
-def _why(error: Exception, text: str) -> str:
-    """What is wrong with a component's text, said plainly."""
-    names = [m.upper() for m in re.findall(r"^BEGIN:(\S+)", text, re.MULTILINE | re.IGNORECASE)]
-    for name in dict.fromkeys(names):
-        ends = len(re.findall(rf"^END:{re.escape(name)}\s*$", text, re.MULTILINE | re.IGNORECASE))
-        if ends < names.count(name):
-            return f"BEGIN:{name} has no END:{name}"
-    message = str(error)
-    return message if len(message) <= 200 else message[:200] + "…"
 
 
 def new_uid() -> str:
@@ -551,13 +399,13 @@ def pin_floating(resource: Resource) -> Resource:
                 c.pop(prop)
                 c.add(prop, dt.replace(tzinfo=zone))
         for prop in ("EXDATE", "RDATE"):
-            lists = [[d.dt for d in v.dts] for v in _as_list(c.get(prop))]
+            lists = [[d.dt for d in v.dts] for v in as_list(c.get(prop))]
             flat = [m for ms in lists for m in ms]
             if all(isinstance(m, date) for m in flat):  # periods are left as they are
                 c.pop(prop, None)
                 for ms in lists:
                     c.add(prop, [_pinned(m, zone) for m in ms])
-        for rule in _as_list(c.get("RRULE")):
+        for rule in as_list(c.get("RRULE")):
             until = (rule.get("UNTIL") or [None])[0]
             if isinstance(until, datetime) and until.tzinfo is None:
                 rule["UNTIL"] = [until.replace(tzinfo=zone).astimezone(UTC)]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ..memory.timeparse import WEEKDAYS, resolve
-from .reminders import POLITE, ReminderError, ReminderRequest, parse_reminder
+from .reminder_request import POLITE, ReminderError, ReminderRequest, parse_reminder
 from .when import When, WhenError, parse_when
 
 

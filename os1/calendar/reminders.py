@@ -1,9 +1,10 @@
 """Reminders: to-dos (RFC 5545 VTODO) that ring at their due time, set by talking.
 
-"Remind me to call my sister at five tomorrow" becomes a VTODO with DTSTART and DUE
-at 17:00 and a DISPLAY alarm then, in the user's calendar "Personal" unless another is
-named, so it syncs over CalDAV like an event and other clients show it. Storing it
-plans the scheduler's queue in the same transaction (`calendar.store.put_resource`).
+"Remind me to call my sister at five tomorrow" (read by `reminder_request.py`) becomes
+a VTODO with DTSTART and DUE at 17:00 and a DISPLAY alarm then, in the user's calendar
+"Personal" unless another is named, so it syncs over CalDAV like an event and other
+clients show it. Storing it plans the scheduler's queue in the same transaction
+(`calendar.store.put_resource`). How she says them is `spoken.py`'s business.
 
 A repeating reminder is completed one occurrence at a time: the series moves on to
 its next occurrence (DTSTART and DUE advance, COUNT shrinks), as Apple Reminders,
@@ -14,10 +15,9 @@ after it is untouched, and any later change of the reminder re-plans (and drops)
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -27,36 +27,14 @@ from ..scheduler import queue
 from ..store import Store
 from . import agenda, ical, recurrence
 from . import store as calstore
-from .when import When, WhenError, parse_when, rule_words
+from .reminder_request import DEFAULT_TIME
+from .spoken import lowered, rule_words, spoken, spoken_moment, you_form
+from .when import When
 
-DEFAULT_TIME = time(9)
-"""A reminder for a day without a time of day rings that morning."""
 SNOOZE = queue.SNOOZE
 """The `schedule.alarm` of a snoozed firing: one row, fired once, never re-planned."""
 _LOOKBACK = timedelta(days=400)
 _TICK = timedelta(microseconds=1)
-
-
-@dataclass(frozen=True)
-class ReminderRequest:
-    """What the user asked to be reminded of, and when."""
-
-    what: str
-    """Their words, cleaned ("call my sister"): stored as said."""
-    when: When
-    link: str = "to"
-    """How the reminder is said: "to call…", "about the dentist", "that…"."""
-
-
-@dataclass
-class ReminderError(Exception):
-    """A request for a reminder that cannot be set as said; `message` asks what is missing.
-    Returned by `parse_reminder`; an exception too, for callers that would rather raise it."""
-
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @dataclass(frozen=True)
@@ -95,133 +73,6 @@ class Done(str):
 
 # ---------------------------------------------------------------------------------- words
 
-# What may come before a request without changing it: "hey", "could you please".
-POLITE = (
-    r"(?:(?:hey|hi|ok|okay|so|and|oh|please|samantha)\b[\s,!]*)*"
-    r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+"
-    r"|i\s+(?:want|need|would\s+like|'d\s+like)\s+you\s+to\s+)?"
-)
-_ASK = re.compile(
-    r"\b(?P<wake>wake\s+me(?:\s+up)?|set\s+(?:an|my|the)\s+alarm)\b[\s:,-]*"
-    r"|\b(?P<verb>remind\s+me|(?:set|add|create|make)\s+(?:me\s+)?(?:up\s+)?an?\s+reminder"
-    r"|new\s+reminder|reminder(?=\s*[:-]|\s+(?:to|for|that|about)\b)"
-    r"|(?:don'?t|do\s+not)\s+let\s+me\s+forget)\b[\s:,-]*",
-    re.IGNORECASE,
-)
-_POLITE_ONLY = re.compile(rf"^\W*{POLITE}\W*$", re.IGNORECASE)
-# "remind me what we said": a question for her memory, not a reminder.
-_QUESTION = re.compile(r"^(?:what|who|whom|where|how|why|which|if|whether|when)\b", re.I)
-# Words that say which half of the day a time is in.
-_HALF = re.compile(
-    r"(?<=\d)\s*[ap]\.?m\b|\b(?:morning|afternoon|evening|night|tonight|noon|midnight)\b", re.I
-)
-_LINK = re.compile(r"^(?P<link>to|about|of|that|for)\s+", re.IGNORECASE)
-_TAIL = re.compile(r"(?:[\s,]+(?:please|thanks|thank\s+you))?[\s.!?,;:]*$", re.IGNORECASE)
-
-
-def parse_reminder(text: str, now: datetime) -> ReminderRequest | ReminderError | None:
-    """The reminder asked for in the user's own words; a `ReminderError` when it lacks a
-    time or a what; None when `text` does not ask for a reminder."""
-    m = _ASK.search(text)
-    if m is None:
-        return None
-    before, body = text[: m.start()], text[m.end() :]
-    if not _POLITE_ONLY.match(before):
-        # "Tomorrow at 5, remind me to…" — anything else before it is a story, not a request.
-        try:
-            said = parse_when(before, now)
-        except WhenError:
-            return None
-        if said is None or not _POLITE_ONLY.match(said.rest):
-            return None
-        body = f"{body} {said.phrase}"
-    body = _TAIL.sub("", body.strip())
-    if _QUESTION.match(body):
-        return None
-    wake = bool(m["wake"])
-    if wake:
-        body = re.sub(r"^for\s+", "at ", body, flags=re.IGNORECASE)  # "an alarm for 7"
-    try:
-        when = parse_when(body, now, default_time=DEFAULT_TIME)
-        if wake and when and not _HALF.search(body):
-            # "wake me at 6": six in the morning, not in the evening
-            morning = parse_when(f"{body} in the morning", now, default_time=DEFAULT_TIME)
-            if morning is not None and morning.start != when.start:
-                when = replace(morning, phrase=when.phrase, rest=when.rest)
-    except WhenError as e:
-        return ReminderError(str(e))
-    link, what = _what(when.rest if when else body)
-    if wake and not what:
-        link, what = "to", "wake up"
-    if when is None:
-        if not what:
-            return ReminderError("What should I remind you of, and when?")
-        if link in ("about", "of"):
-            return None  # "remind me about our trip": memory's to answer
-        return ReminderError(f"When should I remind you {link} {you_form(what)}?")
-    if not what:
-        return ReminderError(f"What should I remind you of {spoken(when, now)}?")
-    start = when.start
-    if not when.rrule and isinstance(start, datetime) and start <= now:
-        if not when.said_time:
-            return ReminderError(f"At what time {spoken_day(start.date(), now.date())}?")
-        moment = spoken_moment(start, now)
-        return ReminderError(f"{moment[:1].upper()}{moment[1:]} has already passed. When, then?")
-    return ReminderRequest(what, when, link)
-
-
-def _what(rest: str) -> tuple[str, str]:
-    rest = _TAIL.sub("", rest.strip(" ,;:-"))
-    m = _LINK.match(rest)
-    link = m["link"].lower() if m else "about"  # "reminder: dentist on Friday"
-    what = rest[m.end() :] if m else rest
-    return {"for": "about"}.get(link, link), what.strip(" ,;:-")
-
-
-_SWAP = {"i am": "you are", "i was": "you were", "i'm": "you're", "i've": "you've",
-         "i'll": "you'll", "i'd": "you'd", "i": "you", "me": "you", "my": "your", "mine": "yours",
-         "myself": "yourself", "you": "me", "your": "my", "yours": "mine",
-         "yourself": "myself"}  # fmt: skip
-_WORD = re.compile(r"\b(?:" + "|".join(k.replace(" ", r"\s+") for k in _SWAP) + r")\b", re.I)
-
-
-def you_form(what: str) -> str:
-    """The user's words as she says them back: "call my sister" → "call your sister"."""
-    return _WORD.sub(lambda m: _SWAP[" ".join(m.group(0).lower().split())], what)
-
-
-def spoken_day(d: date, today: date) -> str:
-    """ "today", "tomorrow", "Friday 4 December" (with the year when it is not this one)."""
-    said = agenda.spoken_day(d, today)
-    return said.lower() if said in ("Today", "Tomorrow", "Yesterday") else said
-
-
-def spoken_moment(start: datetime | date, now: datetime) -> str:
-    """ "tomorrow at 17:00", "on Friday 4 December at 14:00", "in 20 minutes, at 10:23"."""
-    tz = now.tzinfo
-    today = now.date()
-    if not isinstance(start, datetime):
-        day = spoken_day(start, today)
-        return day if day in ("today", "tomorrow", "yesterday") else f"on {day}"
-    local_start = start.astimezone(tz)
-    ahead = local_start - now
-    if timedelta(0) < ahead < timedelta(minutes=60) and local_start.date() == today:
-        minutes = round(ahead.total_seconds() / 60)
-        return f"in {minutes} minute{'s' if minutes != 1 else ''}, at {local_start:%H:%M}"
-    day = spoken_day(local_start.date(), today)
-    prefix = "" if day in ("today", "tomorrow", "yesterday") else "on "
-    return f"{prefix}{day} at {local_start:%H:%M}"
-
-
-def spoken(when: When, now: datetime) -> str:
-    """When in words: a moment, or a rule and when it starts."""
-    if not when.rrule:
-        return spoken_moment(when.start, now)
-    start = when.start.astimezone(now.tzinfo) if isinstance(when.start, datetime) else when.start
-    first = start.date() if isinstance(start, datetime) else start
-    day = spoken_day(first, now.date())
-    return f"{rule_words(when.rrule, start)}, starting {day}"
-
 
 def describe_reminder(
     what: str, when: When, tz: ZoneInfo, now: datetime | None = None, *, link: str = "to"
@@ -231,28 +82,6 @@ def describe_reminder(
     start = _due(when.start, tz)
     moment = When(start, when.rrule, when.phrase, when.rest)
     return f"I'll remind you {link} {you_form(what)} {spoken(moment, now)}."
-
-
-def format_line(r: Reminder, now: datetime | None = None) -> str:
-    """One reminder: "Call my sister — tomorrow at 17:00 [#12]", in the zone of its times."""
-    moment = r.fires_at or r.due
-    now = (now or datetime.now(UTC)).astimezone(moment.tzinfo if moment else UTC)
-    line = r.what
-    if r.due is not None and r.fires_at is None and r.due <= now:
-        line += f" — since {spoken_moment(r.due, now)}, not done yet"
-    elif r.snoozed and r.fires_at is not None:
-        line += f" — snoozed until {r.fires_at:%H:%M}"
-    elif r.due is not None:
-        line += f" — {spoken_moment(r.due, now)}"
-    return line + (f" ({r.repeat})" if r.repeat else "") + f" [#{r.object_id}]"
-
-
-def describe_upcoming(reminders: list[Reminder], tz: ZoneInfo, now: datetime) -> str:
-    """The list she reads out, one reminder a line, soonest first."""
-    if not reminders:
-        return "You have no reminders."
-    lines = [f"- {format_line(r, now.astimezone(tz))}" for r in reminders]
-    return "Your reminders:\n" + "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------- storing
@@ -430,7 +259,7 @@ async def complete(store: Store, user: str, object_id: int, tz: ZoneInfo, *, now
         master = todo.master or todo.main
         if ical.text_of(master.get("STATUS")).upper() in queue.DONE:
             raise ReminderFailure(f"“{row['summary']}” is already done.")
-        said = f"Done: {you_form(_lower(row['summary']))}."
+        said = f"Done: {you_form(lowered(row['summary']))}."
         _, nxt = _current(todo, tz, now, _LOOKBACK) if _recurring(todo) else (None, None)
         if nxt is not None:
             _advance(todo, nxt, tz)
@@ -535,14 +364,6 @@ async def restore(store: Store, user: str, done: Done, tz: ZoneInfo, *, now: dat
 
 
 # ---------------------------------------------------------------------------------- listing
-
-
-def _lower(summary: str) -> str:
-    """ "Call my sister" → "call my sister" (a name or "I" keeps its capital)."""
-    first = summary.split(" ", 1)[0]
-    if len(first) > 1 and first[1:].islower() and first not in ("I", "I'm"):
-        return summary[:1].lower() + summary[1:]
-    return summary
 
 
 def _pending(c: sqlite3.Connection, user: str, tz: ZoneInfo, now: datetime) -> list[Reminder]:

@@ -22,7 +22,8 @@ from ..store import Store
 from . import ical, reminders
 from . import store as calstore
 from .agenda import spoken_day
-from .when import When, rule_words
+from .spoken import rule_words
+from .when import When
 
 
 async def user_zone(store: Store, user: str, default: str) -> ZoneInfo:

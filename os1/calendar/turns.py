@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 from ..actions import ActionError, Approver, Outcome
 from . import agenda, intents, reminders
+from .reminder_request import ReminderError, ReminderRequest
+from .spoken import describe_upcoming
 from .tools import spoken, user_zone
 from .when import WhenError
 
@@ -76,7 +78,7 @@ async def _agenda(companion: Companion, user: str, ask: intents.AgendaAsk, tz: Z
 async def _remind(
     companion: Companion,
     user: str,
-    request: reminders.ReminderRequest,
+    request: ReminderRequest,
     approve: Approver | None,
 ) -> str:
     args: dict[str, Any] = {"text": request.what, "due": _iso(request.when.start)}
@@ -207,10 +209,10 @@ async def direct_answer(
             return await _agenda(companion, user, found, tz)
         if isinstance(found, intents.ListReminders):
             items = await reminders.upcoming(companion.store, user, tz, now=now)
-            return reminders.describe_upcoming(items, tz, now)
-        if isinstance(found, reminders.ReminderRequest):
+            return describe_upcoming(items, tz, now)
+        if isinstance(found, ReminderRequest):
             return await _remind(companion, user, found, approve)
-        if isinstance(found, reminders.ReminderError | intents.Unclear):
+        if isinstance(found, ReminderError | intents.Unclear):
             return found.message
         if isinstance(found, intents.NewEvent):
             return await _new_event(companion, user, found, approve, tz)

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from ..calendar import agenda, caldav, importer, invitations
+from ..calendar import accounts, agenda, caldav, importer, invitations
 from ..calendar import store as calstore
 from ..calendar.tools import user_zone
 from ..calendar.when import parse_when
@@ -136,7 +136,7 @@ def account_add(
     """Find the calendars behind URL and sync them from now on (the password is never stored)."""
 
     async def go(c: Companion, user: str) -> list[Any]:
-        rows = await caldav.add_account(
+        rows = await accounts.add_account(
             c.store, user, url, username=username, password_command=password_command
         )
         tz = await _zone(c, user)

@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from ..actions import ActionError
+from ..calendar import reminder_request, spoken
 from ..calendar import reminders as remindersmod
 from ..calendar.ical import icalendar
 from ..calendar.tools import user_zone
@@ -56,10 +57,10 @@ def remind(settings: Settings, words: tuple[str, ...]) -> None:
     async def go(c: Companion, user: str) -> Any:
         tz = await user_zone(c.store, user, c.config.timezone)
         try:
-            request = remindersmod.parse_reminder(text, datetime.now(tz))
+            request = reminder_request.parse_reminder(text, datetime.now(tz))
         except WhenError as e:
-            request = remindersmod.ReminderError(str(e))
-        if not isinstance(request, remindersmod.ReminderRequest):
+            request = reminder_request.ReminderError(str(e))
+        if not isinstance(request, reminder_request.ReminderRequest):
             fail(
                 request.message
                 if request
@@ -105,7 +106,7 @@ def list_reminders(settings: Settings) -> None:
     if not found:
         click.echo("No reminders. Set one: os1 remind me to call Amy tomorrow at 5pm")
     for r in found or []:
-        click.echo(remindersmod.format_line(r))
+        click.echo(spoken.format_line(r))
 
 
 def _tool(settings: Settings, tool: str, args: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 A due row of the `schedule` queue becomes a notification in one transaction with the
 row's re-planning; the notification's UNIQUE key is what makes a reminder arrive never
 twice, even after kill -9 between any two steps. Occurrences missed while the computer
-was off or asleep become one late notification that says how many were missed.
+was off or asleep become one late notification that says how many were missed; what a
+due row says is decided in `firing.py`.
 
 Quiet hours: a reminder set for a time inside them rings then (the user chose it). A
 late delivery that would land in them is stored `held` and shown, and sent to the other
@@ -24,16 +25,13 @@ import logging
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from ..calendar import ical
-from ..calendar.agenda import spoken_day
 from ..store import Store
-from . import queue
 from . import settings as schedsettings
 from .channels import (
     RETRY_DELAYS,
@@ -45,6 +43,7 @@ from .channels import (
     queue_sends,
 )
 from .clock import Clock
+from .firing import LATE_AFTER, Fire, Note, broken, plan_row, utc
 from .settings import SchedulerSettings
 
 if TYPE_CHECKING:
@@ -54,66 +53,11 @@ log = logging.getLogger("os1.scheduler")
 
 BATCH = 500
 MAX_BATCHES = 400
-LATE_AFTER = timedelta(seconds=60)
-LATE_GRACE = timedelta(hours=1)
-"""A reminder set inside quiet hours still rings when this late; later, it waits for morning."""
 IDLE = timedelta(hours=1)
 CHECKIN_RECHECK = timedelta(minutes=15)
 PREFETCH = timedelta(seconds=90)
-_TINY = timedelta(microseconds=1)
 
 Users = dict[str, tuple[SchedulerSettings, ZoneInfo]]
-
-
-def _utc(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat()
-
-
-def _hhmm(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
-
-
-def _at(day: date, clock_time: time, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, clock_time, tzinfo=tz)
-
-
-def quiet_ends(s: SchedulerSettings, local: datetime) -> datetime:
-    """The next moment after `local` at which quiet hours end (local wall-clock time)."""
-    tz = local.tzinfo
-    assert isinstance(tz, ZoneInfo)
-    end = _at(local.date(), _hhmm(s.quiet_end), tz)
-    return end if end > local else _at(local.date() + timedelta(days=1), _hhmm(s.quiet_end), tz)
-
-
-def _said_time(when: datetime, now: datetime) -> str:
-    if when.date() == now.date():
-        return f"{when:%H:%M}"
-    return f"{when:%a} {when.day} {when:%b} {when:%H:%M}"
-
-
-@dataclass(frozen=True)
-class _Note:
-    kind: str
-    key: str
-    object_id: int | None
-    title: str
-    body: str
-    due_at: str | None
-    late: bool
-    held: bool
-
-
-@dataclass(frozen=True)
-class _Fire:
-    """What to do with one due row: the notification (if any) and its next due time."""
-
-    schedule_id: int
-    user: str
-    expected_due: str
-    note: _Note | None
-    next_due: str | None = None
-    next_occurrence: str | None = None
 
 
 class Scheduler:
@@ -240,18 +184,17 @@ class Scheduler:
         for user, (s, tz) in self._users.items():
             local = now.astimezone(tz)
             if user in self._held_users:
-                found.append(quiet_ends(s, local))
+                found.append(s.quiet_ends(local))
             if self.compose is None or not s.initiative:
                 continue
             if s.quiet(local):
-                found.append(quiet_ends(s, local))
+                found.append(s.quiet_ends(local))
                 continue
-            if s.briefing_at:
-                at = _at(local.date(), _hhmm(s.briefing_at), tz)
+            if (at := s.briefing_time(local.date(), tz)) is not None:
                 found.append(at if at > local else at + timedelta(days=1))
             if s.checkins_per_day > 0:
-                later = [t for t in _slots(s, local)[1] if t > local]
-                found.append(later[0] if later else quiet_ends(s, local))
+                later = [t for t in s.checkin_slots(local)[1] if t > local]
+                found.append(later[0] if later else s.quiet_ends(local))
         return max(now, min(found)) if found else now + IDLE
 
     # --- firing the queue -----------------------------------------------------------------
@@ -269,27 +212,27 @@ class Scheduler:
                 break
         return delivered
 
-    def _plan_batch(self, c: sqlite3.Connection, now: datetime) -> tuple[list[_Fire], int]:
+    def _plan_batch(self, c: sqlite3.Connection, now: datetime) -> tuple[list[Fire], int]:
         rows = c.execute(
             "SELECT s.id, s.user_id, s.object_id, s.alarm, s.due_at, s.occurrence, "
             "o.id AS oid, o.kind, o.summary, o.location, o.all_day, o.recurring, o.ics, o.uid, "
             "o.updated_at FROM schedule s LEFT JOIN cal_objects o ON o.id = s.object_id "
             "AND o.user_id = s.user_id AND o.deleted_at IS NULL "
             "WHERE s.due_at <= ? ORDER BY s.due_at LIMIT ?",
-            (_utc(now), BATCH),
+            (utc(now), BATCH),
         ).fetchall()
         fires = []
         for row in rows:
             try:
-                fires.append(self._plan_row(row, now))
+                fires.append(plan_row(row, now, *self._user(row["user_id"]), self._resource))
             except Exception as e:  # never drop it: ring with what the row says, then stop
                 log.warning("reminder %s: %s", row["object_id"], e)
-                fires.append(self._broken(row, now, e))
+                fires.append(broken(row, now, self._user(row["user_id"])[1], e))
         return fires, len(rows)
 
     def _prefetch(self, c: sqlite3.Connection) -> None:
         """Parse repeating objects due soon while idle, so firing them costs no parsing."""
-        soon = _utc(self.clock.now() + PREFETCH)
+        soon = utc(self.clock.now() + PREFETCH)
         for row in c.execute(
             "SELECT o.id AS oid, o.ics, o.uid, o.updated_at FROM schedule s JOIN cal_objects o "
             "ON o.id = s.object_id WHERE s.due_at <= ? AND o.recurring = 1 "
@@ -314,84 +257,8 @@ class Scheduler:
                 self._parsed.popitem(last=False)
         return found
 
-    def _plan_row(self, row: sqlite3.Row, now: datetime) -> _Fire:
-        s, tz = self._user(row["user_id"])
-        base = (int(row["id"]), str(row["user_id"]), str(row["due_at"]))
-        if row["oid"] is None:
-            return _Fire(*base, None)  # its object is gone: the row goes too
-        due = datetime.fromisoformat(row["due_at"])
-        ics = str(row["ics"])
-        single = not row["recurring"] and ics.count("BEGIN:VEVENT") + ics.count("BEGIN:VTODO") == 1
-        snoozed = row["alarm"] == queue.SNOOZE
-        if single or snoozed:
-            # A snooze rings once at its own time, whatever the object's alarms say.
-            # One occurrence: the row says all there is; no need to parse the object.
-            at, start, all_day, missed = due, datetime.fromisoformat(row["occurrence"]), None, 1
-            following = None
-        else:
-            resource = self._resource(row)
-            missed_firings = queue.firings(resource, row["alarm"], tz, due - _TINY, now)
-            if not missed_firings:  # the object changed under the row: plan it afresh
-                following = queue.next_firing(resource, row["alarm"], tz, due - _TINY)
-                return _Fire(*base, None, *_next(following))
-            last = missed_firings[-1]
-            at, start, missed = last.at, last.occurrence.start, len(missed_firings)
-            all_day = last.occurrence.all_day
-            following = queue.next_firing(resource, row["alarm"], tz, last.at)
-        local_now, local_at = now.astimezone(tz), at.astimezone(tz)
-        late = now - at > LATE_AFTER
-        parts = []
-        if row["kind"] == "event":
-            when = start.astimezone(tz)
-            day = spoken_day(when.date(), local_now.date())
-            parts.append(
-                f"{day}, all day" if all_day or row["all_day"] else f"{day} at {when:%H:%M}"
-            )
-            if row["location"]:
-                parts[-1] += f", {row['location']}"
-        if missed > 1:
-            parts.append(
-                f"(missed {missed} times while OS1 was not running; the last was due at "
-                f"{_said_time(local_at, local_now)})"
-            )
-        elif late:
-            parts.append(f"(late: this was due at {_said_time(local_at, local_now)})")
-        held = late and s.quiet(local_now)
-        if held and s.quiet(local_at) and now - at <= LATE_GRACE:
-            held = False  # set inside quiet hours: they wanted it then, and it is still fresh
-        note = _Note(
-            kind="reminder" if row["kind"] == "todo" else "alarm",
-            # Each snooze of one occurrence rings: its key carries its own time.
-            key=f"{row['object_id']}:{row['alarm']}:{_utc(start)}"
-            + (f"@{_utc(at)}" if snoozed else ""),
-            object_id=int(row["object_id"]),
-            title=str(row["summary"]) or ("Reminder" if row["kind"] == "todo" else "(no title)"),
-            body=" ".join(parts),
-            due_at=_utc(at),
-            late=late or missed > 1,
-            held=held,
-        )
-        return _Fire(*base, note, *_next(following))
-
-    def _broken(self, row: sqlite3.Row, now: datetime, error: Exception) -> _Fire:
-        _, tz = self._user(row["user_id"])
-        due = datetime.fromisoformat(row["due_at"])
-        summary = str(row["summary"] or "") or "A reminder"
-        note = _Note(
-            kind="reminder" if row["kind"] == "todo" else "alarm",
-            key=f"{row['object_id']}:{row['alarm']}:{row['occurrence']}",
-            object_id=int(row["object_id"]),
-            title=summary,
-            body=f"(due at {_said_time(due.astimezone(tz), now.astimezone(tz))}; it will not "
-            f"ring again until it is fixed: {type(error).__name__}: {error})",
-            due_at=row["due_at"],
-            late=now - due > LATE_AFTER,
-            held=False,
-        )
-        return _Fire(row["id"], row["user_id"], row["due_at"], note)
-
     def _apply(
-        self, c: sqlite3.Connection, fires: list[_Fire]
+        self, c: sqlite3.Connection, fires: list[Fire]
     ) -> tuple[list[Notification], set[str]]:
         fired_at = self.clock.now()
         delivered: list[Notification] = []
@@ -417,14 +284,14 @@ class Scheduler:
         return delivered, held
 
     def _insert(
-        self, c: sqlite3.Connection, user: str, n: _Note, fired_at: datetime
+        self, c: sqlite3.Connection, user: str, n: Note, fired_at: datetime
     ) -> Notification | None:
         """Record a notification once (its key decides); queue its sends unless it is held.
         Returns it when it is new and shown now."""
         cur = c.execute(
             "INSERT OR IGNORE INTO notifications (user_id, kind, key, object_id, title, body, "
             "due_at, fired_at, late, held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (user, n.kind, n.key, n.object_id, n.title, n.body, n.due_at, _utc(fired_at),
+            (user, n.kind, n.key, n.object_id, n.title, n.body, n.due_at, utc(fired_at),
              int(n.late), int(n.held)),
         )  # fmt: skip
         if cur.rowcount != 1 or n.held:
@@ -479,14 +346,15 @@ class Scheduler:
         return said
 
     async def _brief(self, user: str, s: SchedulerSettings, local: datetime) -> Notification | None:
-        if not s.briefing_at or self.compose is None:
-            return None
         tz = local.tzinfo
         assert isinstance(tz, ZoneInfo)
         day = local.date()
-        at = _at(day, _hhmm(s.briefing_at), tz)
+        at = s.briefing_time(day, tz)
+        if at is None or self.compose is None:
+            return None
         # Missed (the computer was off)? Still said that morning, once; after noon, not at all.
-        until = _at(day, time(12), tz) if at.time() < time(12) else at + timedelta(hours=2)
+        noon = datetime.combine(day, time(12), tzinfo=tz)
+        until = noon if at.time() < time(12) else at + timedelta(hours=2)
         if not at <= local < until or (user, day) in self._briefed:
             return None
         key = day.isoformat()
@@ -500,8 +368,8 @@ class Scheduler:
         self._briefed.add((user, day))
         if not text:
             return None
-        meant = quiet_ends(s, at) if s.quiet(at) else at  # waiting for quiet hours is not late
-        note = _Note("briefing", key, None, "Good morning", text, _utc(at),
+        meant = s.quiet_ends(at) if s.quiet(at) else at  # waiting for quiet hours is not late
+        note = Note("briefing", key, None, "Good morning", text, utc(at),
                      local - meant > LATE_AFTER, False)  # fmt: skip
         return await self._say(user, note)
 
@@ -512,14 +380,14 @@ class Scheduler:
             return None
         if self._checkin_idle.get(user, local) > local:
             return None
-        start, slots = _slots(s, local)
+        start, slots = s.checkin_slots(local)
         passed = [t for t in slots if t <= local]
         if not passed:
             return None
         row = await self.store.query_one(
             "SELECT count(*), max(fired_at) FROM notifications WHERE user_id = ? "
             "AND kind = 'checkin' AND fired_at >= ?",
-            (user, _utc(start)),
+            (user, utc(start)),
         )
         asked, last = (int(row[0]), row[1]) if row else (0, None)
         # One per slot, and a missed slot is made up once, not all at once.
@@ -531,11 +399,11 @@ class Scheduler:
         if found is None:
             self._checkin_idle[user] = local + CHECKIN_RECHECK
             return None
-        note = _Note("checkin", str(found.fact_id), None, "Checking in", found.text, None,
+        note = Note("checkin", str(found.fact_id), None, "Checking in", found.text, None,
                      False, False)  # fmt: skip
         return await self._say(user, note)
 
-    async def _say(self, user: str, note: _Note) -> Notification | None:
+    async def _say(self, user: str, note: Note) -> Notification | None:
         return await self.store.write(lambda c: self._insert(c, user, note, self.clock.now()))
 
     # --- the outbox -----------------------------------------------------------------------
@@ -555,30 +423,3 @@ class Scheduler:
     async def drain(self, within: float | None = None) -> None:
         """Wait for sends in flight (tests, shutdown); see `Outbox.drain`."""
         await self.outbox.drain(within)
-
-
-def _next(firing: queue.Firing | None) -> tuple[str | None, str | None]:
-    """The row's next due time and occurrence; (None, None): it is done, delete it."""
-    if firing is None:
-        return None, None
-    return _utc(firing.at), _utc(firing.occurrence.start)
-
-
-def _slots(s: SchedulerSettings, local: datetime) -> tuple[datetime, list[datetime]]:
-    """The waking day `local` falls in (from the end of quiet hours to their start), and the
-    check-in times spread over it."""
-    tz = local.tzinfo
-    assert isinstance(tz, ZoneInfo)
-    begin, end = _hhmm(s.quiet_end), _hhmm(s.quiet_start)
-    if begin == end:
-        start, span = _at(local.date(), time(0), tz), timedelta(days=1)
-    else:
-        start = _at(local.date(), begin, tz)
-        if start > local:
-            start = _at(local.date() - timedelta(days=1), begin, tz)
-        stop = _at(start.date(), end, tz)
-        if stop <= start:
-            stop = _at(start.date() + timedelta(days=1), end, tz)
-        span = stop - start
-    n = max(1, s.checkins_per_day)
-    return start, [start + span * (k + 0.5) / n for k in range(n)]

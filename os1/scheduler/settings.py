@@ -1,7 +1,8 @@
 """Each user's say over her initiative: time zone, quiet hours, briefing, check-ins, channels.
 
 Stored per user as one JSON document; unknown keys are refused with a clear message,
-so a typo never silently turns a setting off.
+so a typo never silently turns a setting off. The settings also say what they mean on
+the clock: when quiet hours end, when the briefing is due, when the check-ins fall.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,6 +51,38 @@ class SchedulerSettings:
             return start <= now < end
         return now >= start or now < end
 
+    def quiet_ends(self, local: datetime) -> datetime:
+        """The next moment after `local` at which quiet hours end (local wall-clock time)."""
+        tz = local.tzinfo
+        assert isinstance(tz, ZoneInfo)
+        end = _at(local.date(), _hhmm(self.quiet_end), tz)
+        return (
+            end if end > local else _at(local.date() + timedelta(days=1), _hhmm(self.quiet_end), tz)
+        )
+
+    def briefing_time(self, day: date, tz: ZoneInfo) -> datetime | None:
+        """When the briefing is due on `day`; None: there is no briefing."""
+        return _at(day, _hhmm(self.briefing_at), tz) if self.briefing_at else None
+
+    def checkin_slots(self, local: datetime) -> tuple[datetime, list[datetime]]:
+        """The waking day `local` falls in (from the end of quiet hours to their start), and
+        the check-in times spread over it."""
+        tz = local.tzinfo
+        assert isinstance(tz, ZoneInfo)
+        begin, end = _hhmm(self.quiet_end), _hhmm(self.quiet_start)
+        if begin == end:
+            start, span = _at(local.date(), time(0), tz), timedelta(days=1)
+        else:
+            start = _at(local.date(), begin, tz)
+            if start > local:
+                start = _at(local.date() - timedelta(days=1), begin, tz)
+            stop = _at(start.date(), end, tz)
+            if stop <= start:
+                stop = _at(start.date() + timedelta(days=1), end, tz)
+            span = stop - start
+        n = max(1, self.checkins_per_day)
+        return start, [start + span * (k + 0.5) / n for k in range(n)]
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["channels"] = list(self.channels)
@@ -62,6 +95,10 @@ def _hhmm(text: str) -> time:
         return time(int(hours), int(minutes))
     except ValueError:
         raise SettingsError(f"{text!r} is not a time of day like 22:00") from None
+
+
+def _at(day: date, clock_time: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, clock_time, tzinfo=tz)
 
 
 def _typed(name: str, value: Any) -> Any:

@@ -19,7 +19,7 @@ import pytest
 from caldav_server import Phone, Radicale, make_calendar, radicale_server, shared_server
 
 from os1 import dav
-from os1.calendar import caldav, ical, recurrence
+from os1.calendar import accounts, caldav, ical, recurrence
 from os1.calendar import store as calstore
 from os1.store import Store
 
@@ -37,7 +37,7 @@ def server(tmp_path: Path) -> Iterator[Radicale]:
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every request OS1 sends, as 'METHOD /path'."""
     seen: list[str] = []
-    real = caldav._client
+    real = accounts.client
 
     def client(username: str | None, password: str | None) -> httpx.AsyncClient:
         http = real(username, password)
@@ -48,7 +48,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         http.event_hooks["request"].append(hook)
         return http
 
-    monkeypatch.setattr(caldav, "_client", client)
+    monkeypatch.setattr(accounts, "client", client)
     return seen
 
 
@@ -117,12 +117,12 @@ def rewrite(monkeypatch: pytest.MonkeyPatch, change: Rewrite) -> list[str]:
             event_hooks={"request": [hook]},
         )
 
-    monkeypatch.setattr(caldav, "_client", client)
+    monkeypatch.setattr(accounts, "client", client)
     return seen
 
 
 async def account(store: Store, server: Radicale, user: str = "theo", url: str = "") -> int:
-    [row] = await caldav.add_account(
+    [row] = await accounts.add_account(
         store, user, url or server.url, username=user,
         password_command=f"printf {server.users[user]}",
     )  # fmt: skip
@@ -167,15 +167,15 @@ async def test_discovery_from_the_root_and_from_a_calendar(server: Radicale) -> 
     make_calendar(server, "theo", "journal", components=("VJOURNAL",))
     server.make_addressbook("theo")
 
-    found = await caldav.discover(server.url, "theo", "s3cret")
+    found = await accounts.discover(server.url, "theo", "s3cret")
     assert sorted((c.url, c.name, c.color, c.components, c.read_only) for c in found) == [
         (personal, "Personal", "#3366ffff", {"VEVENT", "VTODO"}, False),
         (tasks, "Tasks", None, {"VTODO"}, False),
     ]  # the journal and the address book are not calendars OS1 syncs
-    [one] = await caldav.discover(tasks, "theo", "s3cret")
+    [one] = await accounts.discover(tasks, "theo", "s3cret")
     assert (one.url, one.name) == (tasks, "Tasks")
     # Credentials in the URL work as well (and are split off).
-    [again] = await caldav.discover(tasks.replace("http://", "http://theo:s3cret@"))
+    [again] = await accounts.discover(tasks.replace("http://", "http://theo:s3cret@"))
     assert again.url == tasks
 
 
@@ -183,23 +183,23 @@ async def test_clear_errors_for_what_cannot_be_synced(store: Store, server: Radi
     personal = make_calendar(server, "theo")
     book = server.make_addressbook("theo")
     with pytest.raises(caldav.CalDAVError, match="refused the login") as wrong:
-        await caldav.discover(server.url, "theo", "wrong")
+        await accounts.discover(server.url, "theo", "wrong")
     assert wrong.value.status == 401
     # An address book is no calendar, but it leads to the account's calendars.
-    assert [c.url for c in await caldav.discover(book, "theo", "s3cret")] == [personal]
+    assert [c.url for c in await accounts.discover(book, "theo", "s3cret")] == [personal]
     with pytest.raises(caldav.CalDAVError, match="no calendar found"):
-        await caldav.discover(server.url, "ana", "other")  # Ana has none
+        await accounts.discover(server.url, "ana", "other")  # Ana has none
     with pytest.raises(caldav.CalDAVError, match="does not exist") as missing:
-        await caldav.discover(f"{server.url}theo/nothing/", "theo", "s3cret")
+        await accounts.discover(f"{server.url}theo/nothing/", "theo", "s3cret")
     assert missing.value.status == 404
     with pytest.raises(caldav.CalDAVError, match="cannot reach"):
-        await caldav.discover("http://127.0.0.1:9/", "theo", "x")
+        await accounts.discover("http://127.0.0.1:9/", "theo", "x")
     with pytest.raises(caldav.CalDAVError, match="not an http"):
-        await caldav.discover("ftp://example.com/")
+        await accounts.discover("ftp://example.com/")
     with pytest.raises(caldav.CalDAVError, match="never stored"):
-        await caldav.add_account(store, "theo", personal.replace("//", "//theo:s3cret@"))
+        await accounts.add_account(store, "theo", personal.replace("//", "//theo:s3cret@"))
     with pytest.raises(caldav.CalDAVError, match="exited 1"):
-        await caldav.add_account(store, "theo", personal, username="theo",
+        await accounts.add_account(store, "theo", personal, username="theo",
                                  password_command="false")  # fmt: skip
     assert await store.query("SELECT * FROM calendars") == []
 
@@ -500,7 +500,7 @@ async def test_each_user_sees_only_their_own_calendars(store: Store, server: Rad
     assert mine["url"] == f"{server.url}ana/personal/"
     # Ana's login cannot read Theo's calendar, even with its URL.
     with pytest.raises(caldav.CalDAVError, match="403"):
-        await caldav.discover(f"{server.url}theo/personal/", "ana", "other")
+        await accounts.discover(f"{server.url}theo/personal/", "ana", "other")
 
     def dump(c: sqlite3.Connection) -> str:
         tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
@@ -602,7 +602,7 @@ async def test_sync_all_goes_on_after_a_failing_calendar(store: Store, server: R
     make_calendar(server, "theo", "home", name="Home")
     make_calendar(server, "theo", "work", name="Work")
     Phone(server, "theo").put("/theo/work/w.ics", vcal(vevent("w", "Meeting", "20240301")))
-    ids = {r["name"]: r["id"] for r in await caldav.add_account(
+    ids = {r["name"]: r["id"] for r in await accounts.add_account(
         store, "theo", server.url, username="theo", password_command="printf s3cret")}  # fmt: skip
     home, work = ids["Home"], ids["Work"]
     await store.execute_write(
@@ -622,7 +622,7 @@ async def test_sync_all_goes_on_after_a_failing_calendar(store: Store, server: R
     assert seen == [r.summary() for r in reports]
     assert seen[0].startswith("Home: not synced:") and seen[1] == "Work: 1 new from the server"
     # Adding the account again refreshes the rows instead of doubling them.
-    again = await caldav.add_account(store, "theo", server.url, username="theo",
+    again = await accounts.add_account(store, "theo", server.url, username="theo",
                                      password_command="printf s3cret")  # fmt: skip
     assert sorted(r["id"] for r in again) == sorted([home, work])
 

@@ -17,7 +17,7 @@ from os1.calendar.intents import (
     agenda_ask,
     recognise,
 )
-from os1.calendar.reminders import ReminderError, ReminderRequest
+from os1.calendar.reminder_request import ReminderError, ReminderRequest
 
 TZ = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 26, 14, 0, tzinfo=TZ)  # Thursday 26 November 2026

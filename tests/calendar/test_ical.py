@@ -12,7 +12,7 @@ import icalendar
 import pytest
 import recurring_ical_events
 
-from os1.calendar import ical, recurrence
+from os1.calendar import ical, recurrence, repair
 
 # The calendars the two libraries test themselves with: read in place, never copied.
 SUITES = [
@@ -206,7 +206,7 @@ def test_split_keeps_calendar_properties_and_nesting() -> None:
               "END:VALARM"),
         head="X-WR-CALNAME:Family\\, friends\nX-WR-TIMEZONE:Europe/Paris\n",
     )  # fmt: skip
-    blocks, props = ical.split(text)
+    blocks, props = repair.split(text)
     assert [(b.name, b.complete) for b in blocks] == [("VEVENT", True)]
     assert "END:VALARM" in blocks[0].text
     assert props["X-WR-TIMEZONE"] == "Europe/Paris"

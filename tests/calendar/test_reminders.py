@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from os1.calendar import ical, reminders
+from os1.calendar import ical, reminders, spoken
 from os1.calendar import store as calstore
-from os1.calendar.reminders import ReminderError, ReminderFailure, ReminderRequest
+from os1.calendar.reminder_request import ReminderError, ReminderRequest, parse_reminder
+from os1.calendar.reminders import ReminderFailure
 from os1.calendar.when import When, parse_when
 from os1.scheduler import queue
 from os1.store import Store
@@ -79,7 +80,7 @@ ASKED = [
 def test_reminders_asked_in_words(
     text: str, what: str, link: str, start: datetime, rrule: dict[str, object] | None
 ) -> None:
-    found = reminders.parse_reminder(text, NOW)
+    found = parse_reminder(text, NOW)
     assert isinstance(found, ReminderRequest)
     assert (found.what, found.link) == (what, link)
     assert found.when.start == start
@@ -99,7 +100,7 @@ def test_reminders_asked_in_words(
     ],
 )
 def test_what_she_asks_when_something_is_missing(text: str, message: str) -> None:
-    found = reminders.parse_reminder(text, NOW)
+    found = parse_reminder(text, NOW)
     assert isinstance(found, ReminderError)
     assert found.message.startswith(message)
 
@@ -120,15 +121,15 @@ def test_what_she_asks_when_something_is_missing(text: str, message: str) -> Non
     ],
 )
 def test_not_reminder_requests(text: str) -> None:
-    assert reminders.parse_reminder(text, NOW) is None
+    assert parse_reminder(text, NOW) is None
 
 
 def test_what_she_says_back() -> None:
-    asked = reminders.parse_reminder("remind me to call my sister at five tomorrow", NOW)
+    asked = parse_reminder("remind me to call my sister at five tomorrow", NOW)
     assert isinstance(asked, ReminderRequest)
     said = reminders.describe_reminder(asked.what, asked.when, TZ, NOW, link=asked.link)
     assert said == "I'll remind you to call your sister tomorrow at 17:00."
-    weekly = reminders.parse_reminder("remind me every Monday at 9 to water my plants", NOW)
+    weekly = parse_reminder("remind me every Monday at 9 to water my plants", NOW)
     assert isinstance(weekly, ReminderRequest)
     said = reminders.describe_reminder(weekly.what, weekly.when, TZ, NOW)
     assert said == (
@@ -138,14 +139,14 @@ def test_what_she_says_back() -> None:
     assert soon == "I'll remind you to check the oven in 10 minutes, at 14:10."
     later = reminders.describe_reminder("pay", When(at(2026, 12, 4, 10), None, "", ""), TZ, NOW)
     assert later == "I'll remind you to pay on Friday 4 December at 10:00."
-    assert reminders.you_form("tell you I'm sorry about my mess") == (
+    assert spoken.you_form("tell you I'm sorry about my mess") == (
         "tell me you're sorry about your mess"
     )
 
 
 def test_an_error_can_also_be_raised() -> None:
     with pytest.raises(ReminderError, match="When should I"):
-        found = reminders.parse_reminder("remind me to call Amy", NOW)
+        found = parse_reminder("remind me to call Amy", NOW)
         assert isinstance(found, ReminderError)
         raise found
 
@@ -244,7 +245,7 @@ async def test_upcoming_lists_what_is_pending_soonest_first(store: Store) -> Non
     assert [r.object_id for r in await reminders.upcoming(store, USER, TZ, now=NOW, limit=1)] == [
         oven
     ]
-    said = reminders.describe_upcoming(found, TZ, NOW)
+    said = spoken.describe_upcoming(found, TZ, NOW)
     assert said.splitlines() == [
         "Your reminders:",
         f"- Check the oven — in 10 minutes, at 14:10 [#{oven}]",
@@ -257,9 +258,9 @@ async def test_upcoming_lists_what_is_pending_soonest_first(store: Store) -> Non
     overdue = (await reminders.upcoming(store, USER, TZ, now=later))[0]
     assert (overdue.object_id, overdue.due, overdue.fires_at) == (oven, at(2026, 11, 26, 14, 10),
                                                                    None)  # fmt: skip
-    assert "since today at 14:10, not done yet" in reminders.describe_upcoming([overdue], TZ, later)
-    assert reminders.describe_upcoming([], TZ, later) == "You have no reminders."
-    assert reminders.format_line(found[1], NOW) == f"Call my sister — tomorrow at 17:00 [#{soon}]"
+    assert "since today at 14:10, not done yet" in spoken.describe_upcoming([overdue], TZ, later)
+    assert spoken.describe_upcoming([], TZ, later) == "You have no reminders."
+    assert spoken.format_line(found[1], NOW) == f"Call my sister — tomorrow at 17:00 [#{soon}]"
 
 
 async def test_what_the_tools_pass_in(store: Store) -> None:

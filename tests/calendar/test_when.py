@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from os1.calendar.when import WhenError, local, parse_when, rule_words
+from os1.calendar.spoken import rule_words
+from os1.calendar.when import WhenError, local, parse_when
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
