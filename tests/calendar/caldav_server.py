@@ -3,20 +3,15 @@ calendars made with MKCALENDAR, and a second client ("the phone") that edits the
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).parent.parent / "contacts"))
 
-from radicale_server import Radicale, free_port, radicale_server
+from radicale_server import Radicale, radicale_server
 
 __all__ = ["Phone", "Radicale", "make_calendar", "radicale_server", "shared_server"]
 
@@ -86,46 +81,5 @@ class Phone:
 def shared_server(tmp: Path, users: dict[str, str]) -> Iterator[Radicale]:
     """radicale where every user may read everyone's calendars but write only their own
     (rights `owner_write`): a calendar shared read-only."""
-    tmp.mkdir(parents=True, exist_ok=True)
-    htpasswd = tmp / "users"
-    htpasswd.write_text("".join(f"{u}:{p}\n" for u, p in users.items()), encoding="utf-8")
-    port = free_port()
-    config = tmp / "radicale.conf"
-    config.write_text(
-        f"[server]\nhosts = 127.0.0.1:{port}\ndelay_on_error = 0\n"
-        f"[auth]\ntype = htpasswd\nhtpasswd_filename = {htpasswd}\n"
-        "htpasswd_encryption = plain\ndelay = 0\n"
-        "[rights]\ntype = owner_write\n"
-        f"[storage]\nfilesystem_folder = {tmp / 'collections'}\n"
-        "[web]\ntype = none\n[logging]\nlevel = warning\n",
-        encoding="utf-8",
-    )
-    log = (tmp / "radicale.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--config", str(config)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={k: v for k, v in os.environ.items() if not k.startswith("RADICALE")},
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"radicale exited: {(tmp / 'radicale.log').read_text()}")
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("radicale did not start within 30 seconds") from None
-                time.sleep(0.1)
-        yield Radicale(url, tmp / "collections", dict(users))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    with radicale_server(tmp, users, rights="owner_write") as server:
+        yield server

@@ -53,8 +53,11 @@ class Radicale:
 
 
 @contextmanager
-def radicale_server(tmp: Path, users: dict[str, str] | None = None) -> Iterator[Radicale]:
-    """Start radicale on loopback, wait until it answers, and stop it afterwards."""
+def radicale_server(
+    tmp: Path, users: dict[str, str] | None = None, rights: str = "owner_only"
+) -> Iterator[Radicale]:
+    """Start radicale on loopback, wait until it answers, and stop it afterwards. `rights`:
+    "owner_only", or "owner_write" (everyone reads everyone's collections)."""
     users = users or {"theo": "s3cret"}
     tmp.mkdir(parents=True, exist_ok=True)
     htpasswd = tmp / "users"
@@ -74,7 +77,7 @@ htpasswd_encryption = plain
 delay = 0
 
 [rights]
-type = owner_only
+type = {rights}
 
 [storage]
 filesystem_folder = {folder}
