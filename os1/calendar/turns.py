@@ -143,16 +143,32 @@ async def _move(
         # "move it to 4pm": the same day, at that time.
         day = found.start.astimezone(tz).date()
         start = datetime(day.year, day.month, day.day, start.hour, start.minute, tzinfo=tz)
+    extra = {"start": start.replace(tzinfo=None).isoformat(timespec="minutes")}
+    no = f"All right, “{found.occurrence.summary}” stays where it is."
+    return await _propose(companion, user, "move_event", found, extra, approve, tz, no)
+
+
+async def _propose(
+    companion: Companion,
+    user: str,
+    tool: str,
+    found: agenda.Item,
+    extra: dict[str, Any],
+    approve: Approver | None,
+    tz: ZoneInfo,
+    declined: str,
+) -> str:
+    """Ask to change the event the user named, saying which one and when it is now."""
     args = {
         "object_id": found.object_id,
-        "start": start.replace(tzinfo=None).isoformat(timespec="minutes"),
+        **extra,
         "title": found.occurrence.summary,
         "was": spoken(found.start, tz),
     }
     outcome = await companion.actions.request(
-        user, "move_event", args, requested_by="user", approve=approve
+        user, tool, args, requested_by="user", approve=approve
     )
-    return _said(outcome, f"All right, “{found.occurrence.summary}” stays where it is.")
+    return _said(outcome, declined)
 
 
 async def _cancel(
@@ -165,15 +181,8 @@ async def _cancel(
     found = await _find_event(companion, user, cancel.what, cancel.day, tz)
     if not isinstance(found, agenda.Item):
         return found or "I couldn't find that event."
-    args = {
-        "object_id": found.object_id,
-        "title": found.occurrence.summary,
-        "was": spoken(found.start, tz),
-    }
-    outcome = await companion.actions.request(
-        user, "delete_event", args, requested_by="user", approve=approve
-    )
-    return _said(outcome, f"All right, “{found.occurrence.summary}” stays in your calendar.")
+    no = f"All right, “{found.occurrence.summary}” stays in your calendar."
+    return await _propose(companion, user, "delete_event", found, {}, approve, tz, no)
 
 
 async def _new_event(
