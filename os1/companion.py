@@ -177,6 +177,27 @@ class Companion:
         )
         return [dict(r) for r in rows]
 
+    async def heard(self, user: str, text: str) -> bool:
+        """After a barge-in: her latest reply to `user` keeps only what was heard of it.
+
+        A spoken reply has usually finished generating before playback is cut, so it was
+        stored whole; this makes it the words the user actually heard, marked interrupted.
+        Returns whether anything changed.
+        """
+        row = await self.store.query_one(
+            "SELECT id, content, status FROM messages WHERE user_id = ? AND role = 'assistant' "
+            "ORDER BY id DESC LIMIT 1",
+            (user,),
+        )
+        text = clean_text(text)
+        if row is None or (row["content"] == text and row["status"] == "interrupted"):
+            return False
+        await self.store.execute_write(
+            "UPDATE messages SET content = ?, status = 'interrupted' WHERE id = ?",
+            (text, row["id"]),
+        )
+        return True
+
     async def facts(self, user: str, persona: Persona | None = None) -> transparency.Facts:
         if persona is None:
             persona, _ = await self._persona_or_default(user)

@@ -113,6 +113,7 @@ def main() -> None:
         manage,
         memory,
         remind,
+        voice,
     )
 
     plugins.load_installed()

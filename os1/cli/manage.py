@@ -80,6 +80,21 @@ async def _check_mail_accounts(store: Store, user: str) -> bool:
     return ok
 
 
+def _voice_lines(voice_choice: str) -> None:
+    """Which speech engines `os1 voice` would use (described, not loaded); never a failure:
+    voice is optional."""
+    from ..voice.engines import EngineUnavailable, default_engines
+
+    try:
+        engines = default_engines(voice_choice)
+    except EngineUnavailable as e:
+        click.echo(f"· voice: not available ({e})")
+        return
+    click.echo(f"✓ voice ({voice_choice}), for `os1 voice`:")
+    for line in engines.describe().splitlines():
+        click.echo(f"    {line}")
+
+
 @run
 async def _run_doctor(config: Any) -> bool:
     from ..models import get_model
@@ -108,6 +123,10 @@ async def _run_doctor(config: Any) -> bool:
         )
         ok &= await _check_mail_accounts(store, config.user)
         _scheduler_line(config)
+        row = await store.query_one(
+            "SELECT persona FROM personas WHERE user_id = ?", (config.user,)
+        )
+        _voice_lines(json.loads(row["persona"]).get("voice", "neutral") if row else "neutral")
     finally:
         await store.close()
     try:

@@ -1,0 +1,215 @@
+"""Wire the engines into one spoken exchange: hear a turn, answer, speak, track what was heard.
+
+`build_pipeline` assembles TurnDetector → Recognition → Reply → Synthesis → Playback around
+any engines that fit `interfaces`; `converse` drives it from a stream of microphone frames,
+either in real time or as fast as possible (each frame waits until the pipeline is idle,
+so processing takes no simulated time and a run is deterministic).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from .frames import (
+    AudioIn,
+    AudioOut,
+    EndFrame,
+    Frame,
+    Heard,
+    ReplyDone,
+    ReplyText,
+    SpeechStarted,
+    SpeechStopped,
+    Transcript,
+)
+from .interfaces import Recogniser, ReplyFn, Speaker, Synthesiser, VoiceActivity
+from .pipeline import Pipeline, Processor
+from .playback import Playback
+from .sentences import SentenceSplitter
+from .turns import TurnDetector, TurnSettings
+from .wavfile import WavSpeaker, wav_frames
+
+
+async def _close(stream: AsyncIterator[Any]) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+class Recognition(Processor):
+    """Keeps the audio of the user's turn and transcribes it when the turn ends.
+
+    A little audio from before the confirmed start is kept (`lead_ms`), since a VAD
+    notices speech late. If the user starts again before the last turn's transcript is
+    out, the two turns are merged into one: it was one thought with a long pause.
+    """
+
+    def __init__(self, stt: Recogniser, rate: int = 16000, lead_ms: int = 150) -> None:
+        super().__init__()
+        self.stt, self.rate = stt, rate
+        self._lead = lead_ms * rate // 1000 * 2
+        self._recent = bytearray()
+        self._turn: bytearray | None = None
+        self._pending: tuple[asyncio.Task[None], bytes] | None = None
+
+    async def process(self, frame: Frame) -> None:
+        if isinstance(frame, AudioIn):
+            if self._turn is not None:
+                self._turn += frame.pcm
+            else:
+                self._recent = (self._recent + frame.pcm)[-self.rate * 4 :]  # 2 s of int16
+        elif isinstance(frame, SpeechStarted):
+            start = max(0, len(self._recent) - frame.lead_samples * 2 - self._lead)
+            self._turn = bytearray(self._recent[start:])
+            if self._pending is not None and not self._pending[0].done():
+                self._pending[0].cancel()
+                self._turn[:0] = self._pending[1]
+            self._pending = None
+        elif isinstance(frame, SpeechStopped) and self._turn is not None:
+            audio, self._turn, self._recent = bytes(self._turn), None, bytearray()
+            self._pending = (self.spawn(self._transcribe(audio)), audio)
+        await self.push(frame)
+
+    async def _transcribe(self, audio: bytes) -> None:
+        text = (await self.stt.transcribe(audio, self.rate)).strip()
+        if text:
+            await self.push(Transcript(text, final=True))
+
+
+class Reply(Processor):
+    """Answers each final transcript with `reply`, streamed out as speakable `ReplyText`.
+
+    Runs as a data frame, so an interruption cancels it (closing the reply stream, which
+    tells the Companion the reply was interrupted).
+    """
+
+    def __init__(self, reply: ReplyFn, first_clause_words: int = 3) -> None:
+        super().__init__()
+        self.reply = reply
+        self.first_clause_words = first_clause_words
+        self.reply_id = 0
+
+    async def process(self, frame: Frame) -> None:
+        await self.push(frame)
+        if not (isinstance(frame, Transcript) and frame.final and frame.text.strip()):
+            return
+        self.reply_id += 1
+        splitter = SentenceSplitter(self.first_clause_words)
+        index = 0
+        stream = self.reply(frame.text)
+        try:
+            async for piece in stream:
+                for chunk in splitter.feed(piece):
+                    await self.push(ReplyText(chunk, self.reply_id, index))
+                    index += 1
+        finally:
+            await _close(stream)
+        for chunk in splitter.flush():
+            await self.push(ReplyText(chunk, self.reply_id, index))
+            index += 1
+        await self.push(ReplyDone(self.reply_id))
+
+
+class Synthesis(Processor):
+    """Speaks each `ReplyText` (passed on first, so playback knows the words) as `AudioOut`."""
+
+    def __init__(self, tts: Synthesiser) -> None:
+        super().__init__()
+        self.tts = tts
+
+    async def process(self, frame: Frame) -> None:
+        await self.push(frame)
+        if not isinstance(frame, ReplyText):
+            return
+        stream = self.tts.synthesize(frame.text)
+        try:
+            async for pcm, rate in stream:
+                await self.push(AudioOut(pcm, rate, frame.text, frame.reply_id, frame.index))
+        finally:
+            await _close(stream)
+
+
+def build_pipeline(
+    reply: ReplyFn,
+    vad: VoiceActivity,
+    stt: Recogniser,
+    tts: Synthesiser,
+    speaker: Speaker,
+    *,
+    turns: TurnSettings | None = None,
+    on_heard: Callable[[Heard], Awaitable[None]] | None = None,
+    pad_silence: bool = False,
+    output_rate: int | None = None,
+    on_output: Callable[[Frame], None] | None = None,
+) -> Pipeline:
+    """The whole voice loop around `reply` (e.g. `lambda text: companion.reply(user, text)`).
+
+    `on_output` sees each frame that leaves the last step (turn events, transcripts, reply
+    text, `Heard`), as it happens.
+    """
+    playback = Playback(speaker, output_rate, pad_silence, on_heard)
+    return Pipeline(
+        [
+            TurnDetector(vad, turns, is_speaking=playback.speaking),
+            Recognition(stt),
+            Reply(reply),
+            Synthesis(tts),
+            playback,
+        ],
+        on_output,
+    )
+
+
+async def converse(
+    pipeline: Pipeline,
+    frames: Iterable[AudioIn],
+    *,
+    realtime: bool = False,
+    max_tail_s: float = 120.0,
+) -> list[Frame]:
+    """Feed microphone frames, then silence until she has finished answering; then end.
+
+    `realtime` paces frames by their duration (as a microphone would); otherwise each
+    frame waits for the pipeline to go idle. Returns everything the pipeline put out.
+    """
+    turns = next(p for p in pipeline.processors if isinstance(p, TurnDetector))
+    playback = next(p for p in pipeline.processors if isinstance(p, Playback))
+    clock = time.monotonic()
+    last = AudioIn(b"", 16000)
+
+    async def feed(frame: AudioIn) -> None:
+        nonlocal clock
+        pipeline.put(frame)
+        if realtime:
+            clock += frame.samples / frame.sample_rate
+            await asyncio.sleep(max(0.0, clock - time.monotonic()))
+        else:
+            await pipeline.idle()
+
+    for frame in frames:
+        await feed(frame)
+        last = frame
+    silence = AudioIn(bytes(len(last.pcm) or 1024), last.sample_rate)
+    tail = 0.0
+    while (turns.in_turn or pipeline.busy() or playback.speaking()) and tail < max_tail_s:
+        await feed(silence)
+        tail += silence.samples / silence.sample_rate
+    pipeline.put(EndFrame())
+    return await pipeline.run()
+
+
+async def converse_files(
+    in_path: Path, out_path: Path, reply: ReplyFn, vad: VoiceActivity, stt: Recogniser,
+    tts: Synthesiser, *, realtime: bool = False, **options: Any,
+) -> list[Frame]:  # fmt: skip
+    """`os1 voice --in question.wav --out answer.wav`: one whole exchange, file to file."""
+    speaker = WavSpeaker(out_path)
+    pipeline = build_pipeline(reply, vad, stt, tts, speaker, **options)
+    try:
+        return await converse(pipeline, wav_frames(in_path), realtime=realtime)
+    finally:
+        speaker.close()
