@@ -1,0 +1,510 @@
+"""Voice-to-voice latency and barge-in reaction time, through the real voice pipeline.
+
+Run: python bench/voice_latency.py [--utterances 8] [--barge-ins 10] [--tokens 48]
+
+Everything runs in real time through `os1.voice.conversation.build_pipeline` with the
+engines `default_engines` picks (Silero VAD, Whisper tiny.en, Piper joe in its worker).
+A simulated microphone hands the pipeline one 32 ms block of audio when that block has
+"happened" (block k at t0 + (k+1) x 32 ms, as a sound card delivers it), so the pipeline
+never sees audio early; her audio goes to a speaker that notes when it gets its first
+samples (the pipeline's Playback clocks her speech by the microphone blocks, as a duplex
+sound device does).
+
+1. Voice-to-voice latency. Companion-style utterances are synthesised with Piper (joe, two
+   speeds) and espeak-ng (female, male), trimmed to the speech (the true last syllable is
+   the last 10 ms window within 40 dB of the loudest one) and played after 0.4 s of
+   silence. The clock runs from that last syllable to her first audio sample out, split
+   into: end-of-turn wait (the VAD's silence hangover and lag, up to `SpeechStopped`),
+   recognition (to the `Transcript`), the reply's first speakable chunk (to the first
+   `ReplyText`), synthesis of that chunk (to Piper's first audio) and playout (to the next
+   microphone block, which carries her first samples out). Each utterance goes through
+   two loops in the same run, in alternating order: the real `Companion` with the bundled
+   SmolLM2, and the same Companion with an instant `ScriptedModel` (no language model),
+   so the difference is the model's share (sampled at the configured temperature, as a
+   user would run it; `--temperature 0` makes SmolLM2 open nearly every reply with the
+   same refusal). Once her first audio is out the turn is cut
+   off (the pipeline stops), so the run stays short.
+2. Barge-in reaction time. She speaks a long scripted reply with real Piper audio; while it
+   plays, a synthesised interjection is injected into the microphone (earpiece mode: the
+   microphone does not hear her). From the interjection's speech onset to the speaker's
+   `clear()` (playback stopped), against the configured confirmation window `barge_in_ms`.
+
+The machine is shared and the numbers are noisy: read medians and ratios. p95 over 8-10
+trials is close to the maximum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from machine import describe, median, table
+
+from os1.companion import Companion
+from os1.config import load_config
+from os1.persona import Persona, Profile
+from os1.testing import ScriptedModel
+from os1.voice.audio import resample, to_float, to_pcm
+from os1.voice.conversation import Recognition, build_pipeline
+from os1.voice.engines import EspeakSynthesiser, PiperSynthesiser, default_engines
+from os1.voice.frames import (
+    AudioIn,
+    Frame,
+    Interruption,
+    ReplyText,
+    SpeechStarted,
+    SpeechStopped,
+    Transcript,
+)
+from os1.voice.pipeline import Pipeline
+from os1.voice.turns import TurnSettings
+
+RATE = 16000
+BLOCK = 512  # microphone block: 32 ms, Silero's frame
+LEAD_S = 0.4  # silence before each utterance
+TURN_TIMEOUT_S = 20.0  # after the last syllable, give up on a turn
+TARGET_S = 1.0
+HUMAN_GAP_S = 0.2
+
+# No "do you remember …" questions: the Companion answers those from memory, without the model.
+UTTERANCES = [
+    "I had a really long day at work and I just want to talk for a bit.",
+    "What do you think I should cook for dinner tonight?",
+    "I went for a long walk by the river this evening.",
+    "I'm feeling a little nervous about the interview on Monday.",
+    "Let's plan something fun for Saturday afternoon.",
+    "Tell me something that made you laugh today.",
+    "I can't sleep. Can we talk for a while?",
+    "My sister called me this morning and we had a fight.",
+]
+# (label, engine, option): Piper length scale, or espeak voice choice
+VOICES: list[tuple[str, str, Any]] = [
+    ("Piper joe", "piper", None),
+    ("espeak-ng female", "espeak", "female"),
+    ("Piper joe slow", "piper", 1.2),
+    ("espeak-ng male", "espeak", "male"),
+]
+INTERJECTIONS = [
+    "Wait, hold on a second.",
+    "Sorry, can I say something?",
+    "No, that's not what I meant.",
+    "Hang on, I have a question.",
+    "Actually, let me stop you there.",
+]
+STORY = (
+    "Once upon a time there was a lighthouse keeper who lived alone on a small rocky island. "
+    "Every evening he climbed the long spiral staircase to light the great lamp at the top. "
+    "One stormy night he saw a small boat tossed by the waves, far out beyond the reef. "
+    "He watched it for hours, and at dawn he rowed out to find it."
+)
+SCRIPTED_REPLY = "Oh, that sounds like a lot. Tell me more about it, I'm listening."
+
+
+# --- test audio ---------------------------------------------------------------------------
+
+
+def trim(samples: np.ndarray, floor_db: float = 40.0) -> np.ndarray:
+    """The speech only: from the first to the last 10 ms window within `floor_db` of the peak."""
+    win = RATE // 100
+    n = samples.size // win
+    energy = (samples[: n * win].reshape(n, win) ** 2).mean(axis=1)
+    db = 10 * np.log10(energy + 1e-12)
+    loud = np.flatnonzero(db >= db.max() - floor_db)
+    return samples[loud[0] * win : (loud[-1] + 1) * win].astype(np.float32)
+
+
+async def synthesise(tts: Any, text: str) -> np.ndarray:
+    parts: list[np.ndarray] = []
+    async for pcm, rate in tts.synthesize(text):
+        parts.append(resample(to_float(pcm), rate, RATE))
+    return trim(np.concatenate(parts))
+
+
+async def make_clips(piper: PiperSynthesiser, texts: list[str]) -> list[tuple[str, np.ndarray]]:
+    """Each text spoken by the next voice in turn: (voice label, trimmed 16 kHz audio)."""
+    espeak = {"female": EspeakSynthesiser("female"), "male": EspeakSynthesiser("male")}
+    clips = []
+    for i, text in enumerate(texts):
+        label, engine, option = VOICES[i % len(VOICES)]
+        if engine == "piper":
+            piper.length_scale = option  # a per-request setting of the worker
+            try:
+                audio = await synthesise(piper, text)
+            finally:
+                piper.length_scale = None
+        else:
+            audio = await synthesise(espeak[option], text)
+        clips.append((label, audio))
+    return clips
+
+
+# --- instrumentation ------------------------------------------------------------------------
+
+
+@dataclass
+class Marks:
+    """Wall-clock times (time.monotonic) of what one trial saw."""
+
+    started: list[float] = field(default_factory=list)
+    stopped: list[float] = field(default_factory=list)
+    transcript: tuple[float, str] | None = None
+    first_chunk: tuple[float, str] | None = None
+    interruption: float | None = None
+    synth_first: float | None = None
+    first_play: float | None = None
+    cleared: float | None = None
+    played_after_clear: bool = False
+
+    def on_output(self, frame: Frame) -> None:
+        now = time.monotonic()
+        if isinstance(frame, SpeechStarted):
+            self.started.append(now)
+        elif isinstance(frame, SpeechStopped):
+            self.stopped.append(now)
+        elif isinstance(frame, Transcript) and frame.final and self.transcript is None:
+            self.transcript = (now, frame.text)
+        elif isinstance(frame, ReplyText) and self.first_chunk is None:
+            self.first_chunk = (now, frame.text)
+        elif isinstance(frame, Interruption) and self.interruption is None:
+            self.interruption = now
+
+
+class TimedSynth:
+    """Passes the real synthesiser through; notes when its first audio of a trial comes."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.marks = Marks()
+
+    async def synthesize(self, text: str) -> AsyncIterator[tuple[bytes, int]]:
+        stream = self.inner.synthesize(text)
+        try:
+            async for pcm, rate in stream:
+                if self.marks.synth_first is None:
+                    self.marks.synth_first = time.monotonic()
+                yield pcm, rate
+        finally:
+            await stream.aclose()
+
+
+class TimedSpeaker:
+    """A speaker that plays nowhere, noting her first samples out and the barge-in clear."""
+
+    def __init__(self) -> None:
+        self.marks = Marks()
+
+    async def play(self, pcm: bytes, sample_rate: int) -> None:
+        if self.marks.first_play is None:
+            self.marks.first_play = time.monotonic()
+        if self.marks.cleared is not None:
+            self.marks.played_after_clear = True
+
+    async def clear(self) -> None:
+        if self.marks.cleared is None:
+            self.marks.cleared = time.monotonic()
+
+
+@dataclass
+class Loop:
+    vad: Any
+    stt: Any
+    synth: TimedSynth
+    speaker: TimedSpeaker
+    settings: TurnSettings
+
+    def pipeline(self, reply: Callable[[str], AsyncIterator[str]]) -> tuple[Pipeline, Marks]:
+        marks = Marks()
+        self.synth.marks = self.speaker.marks = marks
+        self.vad.reset()  # one trial is one fresh stream
+        built = build_pipeline(
+            reply, self.vad, self.stt, self.synth, self.speaker, turns=self.settings
+        )
+        # Same processors, rewired with an observer of what falls off the end.
+        return Pipeline(built.processors, on_output=marks.on_output), marks
+
+
+class Microphone:
+    """Hands the pipeline block k of `audio` (then silence) at t0 + (k+1) x 32 ms."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.audio = np.zeros(0, np.float32)
+        self.t0 = time.monotonic()
+        self.k = 0
+        self.late = 0.0  # the worst lateness of a block (the event loop was busy)
+
+    def block_time(self, k: int) -> float:
+        return self.t0 + k * BLOCK / RATE
+
+    async def tick(self) -> None:
+        due = self.block_time(self.k + 1)
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        self.late = max(self.late, time.monotonic() - due)
+        start = self.k * BLOCK
+        block = self.audio[start : start + BLOCK]
+        block = np.concatenate([block, np.zeros(BLOCK - block.size, np.float32)])
+        self.pipeline.put(AudioIn(to_pcm(block), RATE))
+        self.k += 1
+
+
+# --- 1. voice-to-voice latency ------------------------------------------------------------
+
+
+STAGES = [
+    ("end-of-turn wait (hangover + VAD lag)", "eot"),
+    ("recognition (Whisper, after end of turn)", "stt"),
+    ("reply's first speakable chunk", "reply"),
+    ("synthesis of the first chunk (Piper)", "tts"),
+    ("playout (next 32 ms audio block)", "out"),
+]
+
+
+async def latency_trial(loop: Loop, reply: Any, clip: np.ndarray) -> dict[str, Any]:
+    pipeline, marks = loop.pipeline(reply)
+    mic = Microphone(pipeline)
+    mic.audio = np.concatenate([np.zeros(int(LEAD_S * RATE), np.float32), clip])
+    end = mic.block_time(0) + mic.audio.size / RATE  # the true last syllable
+    try:
+        while marks.first_play is None and time.monotonic() < end + TURN_TIMEOUT_S:
+            await mic.tick()
+    finally:
+        await pipeline.stop()
+    await asyncio.sleep(0.2)  # let a cancelled generation thread notice and stop
+    if marks.first_play is None or marks.transcript is None or marks.first_chunk is None:
+        raise RuntimeError(f"no reply within {TURN_TIMEOUT_S:.0f} s: {marks}")
+    t_text, text = marks.transcript
+    stop = max(t for t in marks.stopped if t <= t_text)
+    t_chunk, chunk = marks.first_chunk
+    assert marks.synth_first is not None
+    return {
+        "eot": stop - end,
+        "stt": t_text - stop,
+        "reply": t_chunk - t_text,
+        "tts": marks.synth_first - t_chunk,
+        "out": marks.first_play - marks.synth_first,
+        "total": marks.first_play - end,
+        "turns": len(marks.stopped),
+        "heard": text,
+        "chunk": chunk,
+        "late": mic.late,
+    }
+
+
+async def open_companion(
+    home: str, model: Any, tokens: int, temperature: float | None
+) -> Companion:
+    env = {
+        "OS1_HOME": home,
+        "OS1_USER": "bench",
+        "OS1_MAX_REPLY_TOKENS": str(tokens),
+    }
+    if temperature is not None:
+        env["OS1_TEMPERATURE"] = str(temperature)
+    companion = await Companion.open(load_config(env=env), model=model, embedder=None)
+    persona = Persona("Samantha", "I liked the sound of it.", "female", "warm", "her")
+    await companion.save_persona("bench", persona, Profile.from_dict({"call_me": "Theo"}))
+    return companion
+
+
+def replier(companion: Companion) -> Callable[[str], AsyncIterator[str]]:
+    return lambda text: companion.reply("bench", text)
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}"
+
+
+# --- 2. barge-in --------------------------------------------------------------------------
+
+
+async def story(_text: str) -> AsyncIterator[str]:
+    for word in STORY.split(" "):
+        yield word + " "
+
+
+async def barge_trial(loop: Loop, clip: np.ndarray, delay: float) -> dict[str, Any]:
+    pipeline, marks = loop.pipeline(story)
+    mic = Microphone(pipeline)
+    pipeline.put(Transcript("Tell me a story."))  # her turn, without the user's audio
+    onset: float | None = None
+    try:
+        while time.monotonic() < mic.t0 + 30:
+            if onset is None and marks.first_play and time.monotonic() >= marks.first_play + delay:
+                start = mic.k * BLOCK  # the interjection starts with the next block
+                mic.audio = np.concatenate([np.zeros(start, np.float32), clip])
+                onset = mic.block_time(mic.k)
+            await mic.tick()
+            if onset is not None and (
+                marks.cleared or marks.interruption or time.monotonic() > onset + 3
+            ):
+                await mic.tick()  # one more block: nothing must play after the clear
+                break
+    finally:
+        await pipeline.stop()
+    if onset is None:
+        raise RuntimeError("she never started speaking")
+    stopped = marks.cleared or marks.interruption
+    return {
+        "reaction": (stopped - onset) if stopped else None,
+        "cleared": marks.cleared is not None,
+        "played_after": marks.played_after_clear,
+        "early": bool(stopped and stopped < onset),
+    }
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace) -> None:
+    began = time.monotonic()
+    engines = default_engines("female")
+    vad, stt, tts = engines
+    if not isinstance(tts, PiperSynthesiser):
+        print("note: Piper is not installed here; synthesising with", tts.description)
+    settings = TurnSettings()
+    loop = Loop(vad, stt, TimedSynth(tts), TimedSpeaker(), settings)
+
+    say = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
+    say("warming up: Whisper, Piper, the bundled model …")
+    if isinstance(tts, PiperSynthesiser):
+        await tts.start()
+    await stt.load()
+    texts = [UTTERANCES[i % len(UTTERANCES)] for i in range(args.utterances)]
+    clips = await make_clips(tts, texts)
+    await stt.transcribe(to_pcm(clips[0][1]), RATE)  # warm up on speech, not silence
+    barge_texts = [INTERJECTIONS[i % len(INTERJECTIONS)] for i in range(args.barge_ins)]
+    barge_clips = await make_clips(tts, barge_texts)
+
+    with tempfile.TemporaryDirectory() as home_a, tempfile.TemporaryDirectory() as home_b:
+        real = await open_companion(home_a, None, args.tokens, args.temperature)
+        scripted_model = ScriptedModel([SCRIPTED_REPLY] * 1000, context_length=8192, small=True)
+        scripted = await open_companion(home_b, scripted_model, args.tokens, args.temperature)
+        async for _ in real.reply("bench", "Hello."):  # loads the model
+            pass
+        say(f"ready after {time.monotonic() - began:.0f} s; {len(clips)} utterances x 2 loops")
+
+        results: dict[str, list[dict[str, Any]]] = {"model": [], "scripted": []}
+        for i, (label, clip) in enumerate(clips):
+            order = [("model", real), ("scripted", scripted)]
+            for name, companion in order if i % 2 == 0 else order[::-1]:
+                r = await latency_trial(loop, replier(companion), clip)
+                results[name].append(r)
+                say(
+                    f"  {name:8} {label:17} {clip.size / RATE:4.1f} s  total {ms(r['total'])} ms"
+                    f"  (eot {ms(r['eot'])}, stt {ms(r['stt'])}, reply {ms(r['reply'])}, "
+                    f"tts {ms(r['tts'])}, out {ms(r['out'])})  heard {r['heard']!r}"
+                    f"  first chunk {r['chunk']!r}"
+                )
+        temperature = real.config.temperature
+        await real.close()
+        await scripted.close()
+
+    say(f"barge-in: {len(barge_clips)} trials")
+    barges = []
+    for i, (label, clip) in enumerate(barge_clips):
+        delay = 0.5 + 1.0 * i / max(1, len(barge_clips) - 1)  # 0.5 .. 1.5 s into her reply
+        b = await barge_trial(loop, clip, delay)
+        barges.append(b)
+        say(
+            f"  {label:17} after {delay:.2f} s: reaction "
+            f"{ms(b['reaction']) if b['reaction'] is not None else 'none'} ms"
+        )
+    if isinstance(tts, PiperSynthesiser):
+        await tts.aclose()
+    elapsed = time.monotonic() - began
+
+    # --- the tables ---
+    model, base = results["model"], results["scripted"]
+    rows = []
+    for title, key in [*STAGES, ("**voice to voice (last syllable to first audio out)**", "total")]:
+        m, s = [r[key] for r in model], [r[key] for r in base]
+        rows.append([title, ms(median(m)), ms(pct(m, 95)), ms(median(s)), ms(pct(s, 95))])
+    tm, ts = median([r["total"] for r in model]), median([r["total"] for r in base])
+    rows.append(["model's share (p50 difference)", f"{(tm - ts) * 1000:+.0f}", "", "", ""])
+    print(f"## Voice-to-voice latency ({len(clips)} synthesised utterances, real time)\n")
+    print(table(["stage (ms)", "SmolLM2 p50", "SmolLM2 p95", "no model p50", "no model p95"], rows))
+    print(
+        f"\nRatio SmolLM2 / no model (p50 totals): {tm / ts:.2f}x. "
+        f"Target: <= {TARGET_S * 1000:.0f} ms p50 for the whole loop "
+        f"({'met' if tm <= TARGET_S else 'missed'}: {ms(tm)} ms); "
+        f"human turn gaps are about {HUMAN_GAP_S * 1000:.0f} ms "
+        f"({tm / HUMAN_GAP_S:.1f}x that)."
+    )
+    slower = median([r["tts"] for r in model]) - median([r["tts"] for r in base])
+    if slower > 0:
+        print(
+            f"Synthesis of the first chunk is {slower * 1000:.0f} ms slower (p50) with the model: "
+            "it keeps generating on the same cores while Piper speaks the first chunk."
+        )
+    extra = sum(r["turns"] > 1 for r in model + base)
+    if extra:
+        print(f"Note: in {extra} trials the VAD ended a turn early (a pause inside the utterance).")
+    late = max(r["late"] for r in model + base)
+    print(f"Worst microphone block lateness (event loop busy): {late * 1000:.0f} ms.")
+
+    reactions = [b["reaction"] for b in barges if b["reaction"] is not None]
+    window = settings.barge_in_ms / 1000
+    print(f"\n## Barge-in reaction ({len(barges)} interjections over her Piper audio)\n")
+    brows = [
+        [
+            "speech onset to playback stopped",
+            ms(median(reactions)),
+            ms(pct(reactions, 95)),
+            f"{median(reactions) / window:.2f}",
+        ],
+        ["baseline: confirmation window (barge_in_ms)", ms(window), "", "1.00"],
+    ]
+    print(table(["measure (ms)", "p50", "p95", "ratio to window"], brows))
+    missed = len(barges) - len(reactions)
+    odd = sum(b["early"] or b["played_after"] or not b["cleared"] for b in barges)
+    print(
+        f"\nMissed (never stopped within 3 s): {missed}; stopped before the onset, "
+        f"played after the stop, or stopped without a clear: {odd}."
+    )
+
+    lead_ms = inspect.signature(Recognition).parameters["lead_ms"].default
+    print(
+        f"\nSettings: VAD threshold {settings.threshold}, hangover {settings.hangover_ms} ms, "
+        f"start {settings.start_ms} ms, barge-in {settings.barge_in_ms} ms, "
+        f"gap {settings.gap_ms} ms, {BLOCK / RATE * 1000:.0f} ms blocks; recognition after "
+        f"the end of turn (lead {lead_ms} ms), "
+        f"Whisper {stt.cpu_threads} thread(s); reply cut at {args.tokens} tokens, "
+        f"temperature {temperature}; earpiece mode (no echo of her voice in the microphone)."
+    )
+    print("Engines: " + "; ".join(engines.describe().splitlines()))
+    print(
+        f"Machine: {describe()}. Run took {elapsed:.0f} s; shared CPU, so noisy: "
+        "read medians and ratios."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--utterances", type=int, default=8)
+    parser.add_argument("--barge-ins", type=int, default=10)
+    parser.add_argument("--tokens", type=int, default=48, help="longest reply, in tokens")
+    parser.add_argument(
+        "--temperature", type=float, default=None, help="reply temperature (default: config's)"
+    )
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
