@@ -15,9 +15,11 @@ sound device does).
    the last 10 ms window within 40 dB of the loudest one) and played after 0.4 s of
    silence. The clock runs from that last syllable to her first audio sample out, split
    into: end-of-turn wait (the VAD's silence hangover and lag, up to `SpeechStopped`),
-   recognition (to the `Transcript`), the reply's first speakable chunk (to the first
-   `ReplyText`), synthesis of that chunk (to Piper's first audio) and playout (to the next
-   microphone block, which carries her first samples out). Each utterance goes through
+   recognition (to the `Transcript`: what is left of it, since it starts speculatively
+   at the first `speculate_ms` of silence and that result is used if no speech follows),
+   the reply's first speakable chunk (to the first `ReplyText`), synthesis of that chunk
+   (to Piper's first audio) and playout (to the next microphone block, which carries her
+   first samples out). Each utterance goes through
    two loops in the same run, in alternating order: the real `Companion` with the bundled
    SmolLM2, and the same Companion with an instant `ScriptedModel` (no language model),
    so the difference is the model's share (sampled at the configured temperature, as a
@@ -26,8 +28,9 @@ sound device does).
    off (the pipeline stops), so the run stays short.
 2. Barge-in reaction time. She speaks a long scripted reply with real Piper audio; while it
    plays, a synthesised interjection is injected into the microphone (earpiece mode: the
-   microphone does not hear her). From the interjection's speech onset to the speaker's
-   `clear()` (playback stopped), against the configured confirmation window `barge_in_ms`.
+   microphone does not hear her). From the interjection's speech onset to her volume
+   ducked (the `Duck` frame passing playback) and to the speaker's `clear()` (playback
+   stopped), against the configured confirmation window `barge_in_ms`.
 
 The machine is shared and the numbers are noisy: read medians and ratios. p95 over 8-10
 trials is close to the maximum.
@@ -62,6 +65,7 @@ from os1.voice.conversation import Recognition, build_pipeline
 from os1.voice.engines import EspeakSynthesiser, PiperSynthesiser, default_engines
 from os1.voice.frames import (
     AudioIn,
+    Duck,
     Frame,
     Interruption,
     ReplyText,
@@ -163,6 +167,7 @@ class Marks:
     transcript: tuple[float, str] | None = None
     first_chunk: tuple[float, str] | None = None
     interruption: float | None = None
+    ducked: float | None = None
     synth_first: float | None = None
     first_play: float | None = None
     cleared: float | None = None
@@ -180,6 +185,8 @@ class Marks:
             self.first_chunk = (now, frame.text)
         elif isinstance(frame, Interruption) and self.interruption is None:
             self.interruption = now
+        elif isinstance(frame, Duck) and frame.gain < 1.0 and self.ducked is None:
+            self.ducked = now
 
 
 class TimedSynth:
@@ -224,8 +231,14 @@ class Loop:
     synth: TimedSynth
     speaker: TimedSpeaker
     settings: TurnSettings
+    recognition: Recognition | None = None
 
     def pipeline(self, reply: Callable[[str], AsyncIterator[str]]) -> tuple[Pipeline, Marks]:
+        pipeline, marks = self._pipeline(reply)
+        self.recognition = next(p for p in pipeline.processors if isinstance(p, Recognition))
+        return pipeline, marks
+
+    def _pipeline(self, reply: Callable[[str], AsyncIterator[str]]) -> tuple[Pipeline, Marks]:
         marks = Marks()
         self.synth.marks = self.speaker.marks = marks
         self.vad.reset()  # one trial is one fresh stream
@@ -265,7 +278,7 @@ class Microphone:
 
 STAGES = [
     ("end-of-turn wait (hangover + VAD lag)", "eot"),
-    ("recognition (Whisper, after end of turn)", "stt"),
+    ("recognition (Whisper, the rest after end of turn)", "stt"),
     ("reply's first speakable chunk", "reply"),
     ("synthesis of the first chunk (Piper)", "tts"),
     ("playout (next 32 ms audio block)", "out"),
@@ -297,6 +310,7 @@ async def latency_trial(loop: Loop, reply: Any, clip: np.ndarray) -> dict[str, A
         "out": marks.first_play - marks.synth_first,
         "total": marks.first_play - end,
         "turns": len(marks.stopped),
+        "speculative": bool(loop.recognition and loop.recognition.speculative_hits),
         "heard": text,
         "chunk": chunk,
         "late": mic.late,
@@ -363,6 +377,7 @@ async def barge_trial(loop: Loop, clip: np.ndarray, delay: float) -> dict[str, A
     stopped = marks.cleared or marks.interruption
     return {
         "reaction": (stopped - onset) if stopped else None,
+        "duck": (marks.ducked - onset) if marks.ducked else None,
         "cleared": marks.cleared is not None,
         "played_after": marks.played_after_clear,
         "early": bool(stopped and stopped < onset),
@@ -456,13 +471,25 @@ async def run(args: argparse.Namespace) -> None:
     extra = sum(r["turns"] > 1 for r in model + base)
     if extra:
         print(f"Note: in {extra} trials the VAD ended a turn early (a pause inside the utterance).")
+    spec = sum(r["speculative"] for r in model + base)
+    print(
+        f"Speculative recognition (started at {settings.speculate_ms} ms of silence) was used "
+        f"in {spec} of {len(model + base)} turns; the others were transcribed again."
+    )
     late = max(r["late"] for r in model + base)
     print(f"Worst microphone block lateness (event loop busy): {late * 1000:.0f} ms.")
 
     reactions = [b["reaction"] for b in barges if b["reaction"] is not None]
     window = settings.barge_in_ms / 1000
     print(f"\n## Barge-in reaction ({len(barges)} interjections over her Piper audio)\n")
+    ducks = [b["duck"] for b in barges if b["duck"] is not None]
     brows = [
+        [
+            f"speech onset to her volume ducked (x{settings.duck_gain})",
+            ms(median(ducks)) if ducks else "-",
+            ms(pct(ducks, 95)) if ducks else "-",
+            f"{median(ducks) / window:.2f}" if ducks else "-",
+        ],
         [
             "speech onset to playback stopped",
             ms(median(reactions)),
@@ -483,8 +510,9 @@ async def run(args: argparse.Namespace) -> None:
     print(
         f"\nSettings: VAD threshold {settings.threshold}, hangover {settings.hangover_ms} ms, "
         f"start {settings.start_ms} ms, barge-in {settings.barge_in_ms} ms, "
-        f"gap {settings.gap_ms} ms, {BLOCK / RATE * 1000:.0f} ms blocks; recognition after "
-        f"the end of turn (lead {lead_ms} ms), "
+        f"gap {settings.gap_ms} ms, duck x{settings.duck_gain}, {BLOCK / RATE * 1000:.0f} ms "
+        f"blocks; recognition speculative from {settings.speculate_ms} ms of silence "
+        f"(lead {lead_ms} ms), "
         f"Whisper {stt.cpu_threads} thread(s); reply cut at {args.tokens} tokens, "
         f"temperature {temperature}; earpiece mode (no echo of her voice in the microphone)."
     )

@@ -80,10 +80,12 @@ def test_cli_voice_rejects_a_wav_without_audio(tmp_path: Path) -> None:
     assert "holds no audio" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_cli_voice_without_files_says_live_audio_is_not_there_yet(tmp_path: Path) -> None:
+def test_cli_voice_without_a_sound_card_says_why_and_what_works(tmp_path: Path) -> None:
+    # This machine has no sound card (PortAudio is missing): she says so, and offers files.
     result = os1(tmp_path, "voice")
     assert result.returncode == 69
-    assert "not available yet" in result.stderr and "--in question.wav" in result.stderr
+    assert "is not available here" in result.stderr and "--in question.wav" in result.stderr
+    assert "os1 voice --serve" in result.stderr
 
 
 def test_doctor_describes_the_voice_engines_for_the_chosen_voice(

@@ -1,4 +1,9 @@
-"""`os1 voice`: talk with her by voice — for now one exchange from a WAV file to a WAV file."""
+"""`os1 voice`: talk with her by voice — microphone and speaker, files, or a WebSocket.
+
+`os1 voice` talks through the sound card where there is one; `--in/--out` runs one
+exchange from and to WAV files; `--serve` listens for WebSocket PCM conversations (the
+protocol is in `os1/voice/websocket.py`), for the one configured user, on loopback.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,10 @@ import click
 from . import EX_DATAERR, EX_UNAVAILABLE, Settings, cli, fail, load, run
 
 LIVE_NOT_YET = (
-    "live microphone and speaker audio is not available yet.\n"
+    "live microphone and speaker audio is not available here: {reason}.\n"
     "Talk to her through files instead: record a question as a WAV file, then\n"
-    "  os1 voice --in question.wav --out answer.wav"
+    "  os1 voice --in question.wav --out answer.wav\n"
+    "or serve a WebSocket for another program to stream audio: os1 voice --serve"
 )
 INSTALL_HINT = "Install the offline voice engines with: pip install 'os1[voice]'"
 
@@ -29,14 +35,116 @@ INSTALL_HINT = "Install the offline voice engines with: pip install 'os1[voice]'
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Where to write her spoken answer (WAV).",
 )
+@click.option("--serve", is_flag=True, help="Serve WebSocket PCM conversations instead.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where --serve listens.")
+@click.option("--port", default=8765, show_default=True, type=int, help="--serve's port.")
 @click.pass_obj
-def voice(settings: Settings, in_path: Path | None, out_path: Path | None) -> None:
-    """Talk by voice, offline: hear a question from a WAV file, speak the answer to another."""
+def voice(
+    settings: Settings,
+    in_path: Path | None,
+    out_path: Path | None,
+    serve: bool,
+    host: str,
+    port: int,
+) -> None:
+    """Talk by voice, offline: through the microphone, WAV files, or a WebSocket."""
+    if serve:
+        if in_path is not None or out_path is not None:
+            raise click.UsageError("--serve takes its audio from the socket, not --in/--out")
+        _serve(settings, host, port)
+        return
     if in_path is None:
-        fail(LIVE_NOT_YET, EX_UNAVAILABLE)
+        if out_path is not None:
+            raise click.UsageError("--out needs --in: the WAV file with what you say")
+        _live(settings)
+        return
     if out_path is None:
         raise click.UsageError("--in needs --out: where to write her spoken answer")
     _answer(settings, in_path, out_path)
+
+
+@run
+async def _serve(settings: Settings, host: str, port: int) -> None:
+    from ..companion import Companion
+    from ..voice.engines import EngineUnavailable
+    from ..voice.session import engines_for
+    from ..voice.websocket import VoiceServer
+    from .chat import Progress, _finish
+
+    config = load(settings)
+    companion = await Companion.open(config, on_progress=Progress())
+    try:
+        try:
+            await engines_for(companion, config.user)  # fail now, not at the first caller
+        except EngineUnavailable as e:
+            fail(f"{e}\n{INSTALL_HINT}", EX_UNAVAILABLE)
+        server = VoiceServer(
+            companion,
+            config.user,
+            lambda: engines_for(companion, config.user),
+            host=host,
+            port=port,
+            incognito=settings.incognito,
+        )
+        try:
+            await server.start()
+        except OSError as e:
+            fail(f"cannot listen on {host}:{port}: {e}", EX_UNAVAILABLE)
+        click.echo(f"Listening for voice on {server.url} (for {config.user} only; Ctrl-C stops)")
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            click.secho(
+                "warning: not loopback, and there is no sign-in yet: anyone who can reach "
+                "this port talks to her as you",
+                fg="yellow",
+                err=True,
+            )
+        try:
+            await server.serve_forever()
+        finally:
+            await server.close()
+    finally:
+        await _finish(companion, drain=True)
+
+
+@run
+async def _live(settings: Settings) -> None:
+    from ..companion import Companion
+    from ..voice.engines import EngineUnavailable
+    from ..voice.local_audio import LocalAudioUnavailable, open_local_audio
+    from ..voice.session import VoiceSession, engines_for
+    from ..voice.transport import talk
+    from .chat import Progress, _finish
+
+    try:
+        audio = open_local_audio()
+    except LocalAudioUnavailable as e:
+        fail(LIVE_NOT_YET.format(reason=e), EX_UNAVAILABLE)
+    config = load(settings)
+    companion = await Companion.open(config, on_progress=Progress())
+    try:
+        try:
+            engines = await engines_for(companion, config.user)
+        except EngineUnavailable as e:
+            fail(f"{e}\n{INSTALL_HINT}", EX_UNAVAILABLE)
+        session = VoiceSession(companion, config.user, engines, incognito=settings.incognito)
+        audio.event = _show  # type: ignore[method-assign]
+        click.echo("Listening (open microphone; headphones keep her from hearing herself).")
+        click.echo("Ctrl-C ends the conversation.")
+        try:
+            await talk(session, audio)
+        finally:
+            await session.close()
+    finally:
+        await _finish(companion, drain=True)
+
+
+def _show(event: dict[str, object]) -> None:
+    if event["type"] == "transcript":
+        click.echo(f"You: {event['text']}")
+    elif event["type"] == "reply":
+        click.echo(f"  {event['text']}")
+    elif event["type"] == "heard" and event.get("interrupted"):
+        click.secho(f"  (you heard: {event['text']})", fg="bright_black")
 
 
 @run

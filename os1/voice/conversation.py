@@ -22,6 +22,8 @@ from .frames import (
     Heard,
     ReplyDone,
     ReplyText,
+    SpeechPaused,
+    SpeechResumed,
     SpeechStarted,
     SpeechStopped,
     Transcript,
@@ -46,6 +48,10 @@ class Recognition(Processor):
     A little audio from before the confirmed start is kept (`lead_ms`), since a VAD
     notices speech late. If the user starts again before the last turn's transcript is
     out, the two turns are merged into one: it was one thought with a long pause.
+
+    Speculatively: at `SpeechPaused` (a short silence inside the turn) it starts on the
+    turn so far; if the turn then ends with no more speech, that transcript is used (the
+    recogniser is not called again); `SpeechResumed` discards it.
     """
 
     def __init__(self, stt: Recogniser, rate: int = 16000, lead_ms: int = 150) -> None:
@@ -55,6 +61,8 @@ class Recognition(Processor):
         self._recent = bytearray()
         self._turn: bytearray | None = None
         self._pending: tuple[asyncio.Task[None], bytes] | None = None
+        self._guess: asyncio.Task[str] | None = None
+        self.speculative_hits = 0  # turns answered from an early transcript
 
     async def process(self, frame: Frame) -> None:
         if isinstance(frame, AudioIn):
@@ -63,19 +71,36 @@ class Recognition(Processor):
             else:
                 self._recent = (self._recent + frame.pcm)[-self.rate * 4 :]  # 2 s of int16
         elif isinstance(frame, SpeechStarted):
+            self._discard()
             start = max(0, len(self._recent) - frame.lead_samples * 2 - self._lead)
             self._turn = bytearray(self._recent[start:])
             if self._pending is not None and not self._pending[0].done():
                 self._pending[0].cancel()
                 self._turn[:0] = self._pending[1]
             self._pending = None
+        elif isinstance(frame, SpeechPaused) and self._turn is not None:
+            self._discard()
+            self._guess = self.spawn(self._recognise(bytes(self._turn)))
+        elif isinstance(frame, SpeechResumed):
+            self._discard()
         elif isinstance(frame, SpeechStopped) and self._turn is not None:
             audio, self._turn, self._recent = bytes(self._turn), None, bytearray()
-            self._pending = (self.spawn(self._transcribe(audio)), audio)
+            guess, self._guess = self._guess, None
+            if guess is not None:
+                self.speculative_hits += 1
+            self._pending = (self.spawn(self._transcribe(audio, guess)), audio)
         await self.push(frame)
 
-    async def _transcribe(self, audio: bytes) -> None:
-        text = (await self.stt.transcribe(audio, self.rate)).strip()
+    def _discard(self) -> None:
+        if self._guess is not None:
+            self._guess.cancel()
+            self._guess = None
+
+    async def _recognise(self, audio: bytes) -> str:
+        return (await self.stt.transcribe(audio, self.rate)).strip()
+
+    async def _transcribe(self, audio: bytes, guess: asyncio.Task[str] | None) -> None:
+        text = await (guess if guess is not None else self._recognise(audio))
         if text:
             await self.push(Transcript(text, final=True))
 
@@ -173,7 +198,8 @@ async def converse(
 ) -> list[Frame]:
     """Feed microphone frames, then silence until she has finished answering; then end.
 
-    `realtime` paces frames by their duration (as a microphone would); otherwise each
+    `realtime` hands each frame over once its duration has elapsed (frame k at start +
+    (k + 1) x its duration, as a microphone would); otherwise each
     frame waits for the pipeline to go idle. Returns everything the pipeline put out.
     """
     turns = next(p for p in pipeline.processors if isinstance(p, TurnDetector))
@@ -181,21 +207,28 @@ async def converse(
     clock = time.monotonic()
     last = AudioIn(b"", 16000)
 
-    async def feed(frame: AudioIn) -> None:
+    async def due(frame: AudioIn) -> None:
+        # A sound card hands over a block once its duration has passed, never before.
         nonlocal clock
-        pipeline.put(frame)
         if realtime:
             clock += frame.samples / frame.sample_rate
             await asyncio.sleep(max(0.0, clock - time.monotonic()))
-        else:
+
+    async def feed(frame: AudioIn) -> None:
+        pipeline.put(frame)
+        if not realtime:
             await pipeline.idle()
 
     for frame in frames:
+        await due(frame)
         await feed(frame)
         last = frame
     silence = AudioIn(bytes(len(last.pcm) or 1024), last.sample_rate)
     tail = 0.0
-    while (turns.in_turn or pipeline.busy() or playback.speaking()) and tail < max_tail_s:
+    while tail < max_tail_s:
+        await due(silence)  # (in real time, the pipeline has had a block's time to work)
+        if not (turns.in_turn or pipeline.busy() or playback.speaking()):
+            break
         await feed(silence)
         tail += silence.samples / silence.sample_rate
     pipeline.put(EndFrame())

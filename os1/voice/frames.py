@@ -56,6 +56,25 @@ class SpeechStopped(SystemFrame):
 
 
 @dataclass(frozen=True)
+class SpeechPaused(SystemFrame):
+    """Inside a turn, a short silence (`speculate_ms`): the turn may be over, so the
+    recogniser can start on what was said so far."""
+
+
+@dataclass(frozen=True)
+class SpeechResumed(SystemFrame):
+    """The user spoke again after `SpeechPaused`, within the same turn."""
+
+
+@dataclass(frozen=True)
+class Duck(SystemFrame):
+    """The user may be talking over her (not yet confirmed): play her at `gain` from now
+    on; `gain=1.0` restores her volume (it was only a backchannel or a noise)."""
+
+    gain: float = 1.0
+
+
+@dataclass(frozen=True)
 class Interruption(SystemFrame):
     """The user talks: drop queued work, cancel generation, stop playback."""
 

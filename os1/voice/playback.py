@@ -6,7 +6,9 @@ every input frame this plays the same duration of her speech (or silence). That 
 "played" exact in a simulation and a good estimate live. When a reply has been played to
 its end it reports `Heard(all of it)`; on an interruption it stops at once, clears the
 speaker, and reports only what was played: whole chunks, then the played fraction of the
-current chunk (by sample count) as the same fraction of its words.
+current chunk (by sample count) as the same fraction of its words. A `Duck` frame sets
+her volume (lowered while the user may be talking over her, restored after a backchannel);
+an interruption resets it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .audio import resample
-from .frames import AudioIn, AudioOut, Frame, Heard, Interruption, ReplyDone, ReplyText
+from .frames import AudioIn, AudioOut, Duck, Frame, Heard, Interruption, ReplyDone, ReplyText
 from .interfaces import Speaker
 from .pipeline import Processor
 
@@ -55,6 +57,7 @@ class Playback(Processor):
         self._chunks: dict[tuple[int, int], _Chunk] = {}
         self._open: dict[int, list[tuple[int, int]]] = {}  # reply id -> its chunks, in order
         self._owed = 0.0
+        self.gain = 1.0  # her volume: lowered by `Duck`
 
     def speaking(self) -> bool:
         """Whether any of her audio is waiting to be played."""
@@ -75,7 +78,10 @@ class Playback(Processor):
             self._open.setdefault(frame.reply_id, [])
             self._queue.append(frame.reply_id)
             await self._finish_replies()
+        elif isinstance(frame, Duck):
+            self.gain = frame.gain
         elif isinstance(frame, Interruption):
+            self.gain = 1.0
             await self._interrupt()
         await self.push(frame)
 
@@ -116,6 +122,8 @@ class Playback(Processor):
             out.append(take)
             got += take.size
         self.played_samples += got
+        if out and self.gain != 1.0:
+            out = [(np.concatenate(out) * self.gain).round().astype("<i2")]
         await self._finish_replies()
         if self.pad_silence and got < want:
             out.append(np.zeros(want - got, dtype="<i2"))

@@ -5,7 +5,9 @@ at least `first_clause_words` words), so synthesis, and her first sound, starts 
 the model has finished its first sentence. After that, chunks are sentences: ended by
 . ! ? or an ellipsis followed by a space, but not after an abbreviation ("Dr.", "e.g."),
 an initial ("J. Smith"), inside a number ("3.5"), or an ellipsis running on in lower case.
-A boundary is only taken once the next character has arrived, so a stream that stops
+A short opener ("Well,", "I'm sorry,", "You're right,") followed by a comma and at least
+two more words is a first chunk of its own, and the clause rule still applies to the
+chunk after it. A boundary is only taken once the next character has arrived, so a stream that stops
 after "Dr." is never cut early. Markdown and emoji are removed: they are not spoken.
 """
 
@@ -19,6 +21,12 @@ ABBREVIATIONS = frozenset(
     "mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun".split()
 )
 
+OPENERS = frozenset(
+    "well|oh|ah|okay|ok|sure|yes|yeah|no|hmm|mm|right|so|honestly|actually|absolutely|"
+    "alright|exactly|hey|hi|wow|oh no|oh dear|oh well|oh wow|of course|i see|i know|"
+    "i'm sorry|sorry|you're right|that's right|fair enough|good question|got it|me too|"
+    "thank you|thanks|i hear you|i understand|that's true".split("|")
+)
 _SENTENCE = re.compile(r"(?:\.\.\.|…|[.!?]+)[\"'”’)\]]*(?=\s)")
 _CLAUSE = re.compile(r"(?:[,;:]|\s[—–-])(?=\s)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -46,6 +54,11 @@ def _is_emoji(ch: str) -> bool:
     return code >= 0x2190 and unicodedata.category(ch) in ("So", "Sk", "Cs", "Co")
 
 
+def _is_opener(text: str) -> bool:
+    words = speakable(text).rstrip(",").replace("’", "'").lower()
+    return text.rstrip().endswith(",") and words in OPENERS
+
+
 class SentenceSplitter:
     """Feed reply text as it streams; get speakable chunks as soon as they are complete."""
 
@@ -54,6 +67,7 @@ class SentenceSplitter:
         self.max_chars = max_chars
         self._buf = ""
         self._first = True
+        self._opened = False  # the first chunk was an opener: the next may be a clause
 
     def feed(self, text: str) -> list[str]:
         """Add streamed text; return the chunks it completed."""
@@ -71,7 +85,9 @@ class SentenceSplitter:
         chunk, self._buf = speakable(self._buf[:end]), self._buf[end:].lstrip()
         if not chunk:
             return []
-        self._first = False
+        opener = self._first and not self._opened and _is_opener(chunk)
+        self._opened = self._opened or opener
+        self._first = opener
         return [chunk]
 
     def _boundary(self) -> int | None:
@@ -79,6 +95,9 @@ class SentenceSplitter:
         ends = [m.end() for m in _SENTENCE.finditer(buf) if self._ends_sentence(buf, m)]
         if (newline := buf.find("\n")) >= 0:
             ends.append(newline + 1)
+        if self._first and not self._opened and (comma := buf.find(",")) > 0:
+            if _is_opener(buf[: comma + 1]) and len(buf[comma + 1 :].split()) >= 2:
+                ends.append(comma + 1)
         if self._first:
             ends += [
                 m.end()

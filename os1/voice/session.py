@@ -10,7 +10,7 @@ after a barge-in the stored reply keeps only the words the user heard.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,12 +118,23 @@ class VoiceSession:
         elif isinstance(frame, ReplyText):
             self.mark("text")
 
-    def pipeline(self, speaker: Speaker, **options: Any) -> Pipeline:
-        """The whole voice loop for this user, speaking to `speaker`."""
+    def pipeline(
+        self, speaker: Speaker, on_output: Callable[[Frame], None] | None = None, **options: Any
+    ) -> Pipeline:
+        """The whole voice loop for this user, speaking to `speaker`.
+
+        `on_output` also sees each frame that leaves the pipeline (a transport's events).
+        """
         vad, stt, tts = self.engines
+
+        def output(frame: Frame) -> None:
+            self._output(frame)
+            if on_output is not None:
+                on_output(frame)
+
         return build_pipeline(
             self.reply, vad, stt, _Timed(tts, self.mark), speaker,
-            on_heard=self.on_heard, on_output=self._output, **options,
+            on_heard=self.on_heard, on_output=output, **options,
         )  # fmt: skip
 
     def timings(self) -> dict[str, float]:

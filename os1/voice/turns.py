@@ -7,6 +7,12 @@ ends only after `hangover_ms` of silence, so a pause inside a sentence never end
 At the start it sends `Interruption` (before the audio, so playback stops at once), then
 the audio, then `SpeechStarted` telling the recogniser how much of its recent audio the
 turn already holds.
+
+Two early signals shorten the wait. After `speculate_ms` of silence inside a turn it sends
+`SpeechPaused` (the recogniser starts on the turn so far) and, if the user talks again,
+`SpeechResumed` (that early transcript is stale). While she is speaking, the first sign of
+the user's speech sends `Duck(duck_gain)` ahead of the audio, so her volume drops at once;
+an onset that is discarded (a backchannel, a cough) sends `Duck(1.0)` to restore it.
 """
 
 from __future__ import annotations
@@ -17,7 +23,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from .audio import resample, to_float, to_pcm
-from .frames import AudioIn, EndFrame, Frame, Interruption, SpeechStarted, SpeechStopped
+from .frames import (
+    AudioIn,
+    Duck,
+    EndFrame,
+    Frame,
+    Interruption,
+    SpeechPaused,
+    SpeechResumed,
+    SpeechStarted,
+    SpeechStopped,
+)
 from .interfaces import VoiceActivity
 from .pipeline import Processor
 
@@ -31,6 +47,8 @@ class TurnSettings:
     barge_in_ms: int = 200  # speech that starts a turn (and stops her) while she speaks
     gap_ms: int = 150  # silence that discards a not-yet-confirmed onset
     hangover_ms: int = 500  # silence that ends a turn
+    speculate_ms: int = 200  # silence that starts recognition early (0: never)
+    duck_gain: float = 0.3  # her volume while an onset over her is unconfirmed (1.0: off)
 
     def samples(self, ms: int) -> int:
         return ms * RATE // 1000
@@ -52,13 +70,14 @@ class TurnDetector(Processor):
         self.in_turn = False
         self._pending = np.zeros(0, dtype=np.float32)
         self._onset_speech = self._onset_total = self._silence = 0
+        self._paused = self._ducked = False
 
     async def process(self, frame: Frame) -> None:
         if isinstance(frame, AudioIn):
             await self._audio(frame)
         elif isinstance(frame, EndFrame) and self.in_turn:
             # The input ended mid-turn: what was said is still a turn to answer.
-            self.in_turn = False
+            self.in_turn = self._paused = False
             await self.push(SpeechStopped())
             await self.push(frame)
         else:
@@ -71,36 +90,42 @@ class TurnDetector(Processor):
             frame = AudioIn(to_pcm(samples), RATE)
         self._pending = np.concatenate([self._pending, samples])
         size = self.vad.frame_size
-        started = stopped = False
+        events: list[str] = []
         lead = 0
         while self._pending.size >= size:
             window, self._pending = self._pending[:size], self._pending[size:]
             speech = self.vad.process(window) >= self.settings.threshold
-            if started:
+            if "start" in events:
                 lead += size
-            event = self._step(speech, size)
-            if event == "start":
-                started, lead = True, self._onset_total
-            elif event == "stop":
-                stopped = True
-        if started:
-            await self.push(Interruption())
+            for event in self._step(speech, size):
+                if event == "start":
+                    lead = self._onset_total
+                events.append(event)
+        early = {
+            "duck": Duck(self.settings.duck_gain),
+            "unduck": Duck(1.0),
+            "start": Interruption(),
+        }
+        late = {"pause": SpeechPaused(), "resume": SpeechResumed(), "stop": SpeechStopped()}
+        for event in events:
+            if event in early:
+                await self.push(early[event])
         await self.push(frame)
-        if started:
-            await self.push(SpeechStarted(lead_samples=lead + self._pending.size))
-        if stopped:
-            await self.push(SpeechStopped())
+        for event in events:
+            if event == "start":
+                await self.push(SpeechStarted(lead_samples=lead + self._pending.size))
+            elif event in late:
+                await self.push(late[event])
 
-    def _step(self, speech: bool, n: int) -> str | None:
+    def _step(self, speech: bool, n: int) -> list[str]:
         s = self.settings
         if self.in_turn:
-            self._silence = 0 if speech else self._silence + n
-            if self._silence >= s.samples(s.hangover_ms):
-                self.in_turn = False
-                self._onset_speech = self._onset_total = self._silence = 0
-                return "stop"
-            return None
+            return self._in_turn(speech, n)
+        events = []
         if speech:
+            if not self._onset_total and self.is_speaking() and s.duck_gain != 1.0:
+                self._ducked = True
+                events.append("duck")
             self._onset_speech += n
             self._onset_total += n
             self._silence = 0
@@ -109,9 +134,33 @@ class TurnDetector(Processor):
             self._silence += n
             if self._silence >= s.samples(s.gap_ms):
                 self._onset_speech = self._onset_total = self._silence = 0
+                if self._ducked:
+                    self._ducked = False
+                    events.append("unduck")
         needed = s.barge_in_ms if self.is_speaking() else s.start_ms
         if self._onset_speech and self._onset_speech >= s.samples(needed):
             self.in_turn = True
             self._silence = 0
-            return "start"
-        return None
+            self._ducked = False  # the interruption stops her (and resets her volume)
+            events.append("start")
+        return events
+
+    def _in_turn(self, speech: bool, n: int) -> list[str]:
+        s = self.settings
+        events = []
+        if speech:
+            self._silence = 0
+            if self._paused:
+                self._paused = False
+                events.append("resume")
+            return events
+        self._silence += n
+        speculate = 0 < s.speculate_ms < s.hangover_ms
+        if speculate and not self._paused and self._silence >= s.samples(s.speculate_ms):
+            self._paused = True
+            events.append("pause")
+        if self._silence >= s.samples(s.hangover_ms):
+            self.in_turn = self._paused = False
+            self._onset_speech = self._onset_total = self._silence = 0
+            events.append("stop")
+        return events

@@ -18,7 +18,8 @@ def split(text: str, step: int = 3) -> list[str]:
 def test_first_chunk_is_a_short_clause_then_sentences():
     text = "Oh, I see what you mean, and I agree. It rained, so we stayed in, all day."
     assert split(text) == [
-        "Oh, I see what you mean,",
+        "Oh,",  # a short opener goes first on its own
+        "I see what you mean,",
         "and I agree.",
         "It rained, so we stayed in, all day.",
     ]
@@ -26,6 +27,31 @@ def test_first_chunk_is_a_short_clause_then_sentences():
 
 def test_first_clause_waits_for_enough_words():
     assert split("Well, sure. Fine.") == ["Well, sure.", "Fine."]
+
+
+@pytest.mark.parametrize(
+    ("text", "chunks"),
+    [
+        ("I'm sorry, that sounds hard. Tell me.", ["I'm sorry,", "that sounds hard.", "Tell me."]),
+        ("You’re right, it was late.", ["You’re right,", "it was late."]),
+        ("Well, I think we could, maybe, go.", ["Well,", "I think we could,", "maybe, go."]),
+        ("Well, okay.", ["Well, okay."]),  # one word after the comma: not worth a chunk
+        ("Sorry, no.", ["Sorry, no."]),
+        ("Tuesday, we met at noon.", ["Tuesday, we met at noon."]),  # not an opener
+        ("I'm sorry to hear that, truly. Yes.", ["I'm sorry to hear that,", "truly.", "Yes."]),
+    ],
+)
+def test_a_short_opener_is_its_own_first_chunk(text: str, chunks: list[str]):
+    assert split(text) == chunks
+    assert split(text, step=1) == chunks
+
+
+def test_an_opener_goes_out_as_soon_as_two_words_follow():
+    splitter = SentenceSplitter()
+    assert splitter.feed("I'm sorry, that") == []
+    assert splitter.feed(" was") == ["I'm sorry,"]  # a second word has begun
+    assert splitter.feed(" unkind of me.") == []
+    assert splitter.flush() == ["that was unkind of me."]
 
 
 @pytest.mark.parametrize(
