@@ -94,25 +94,10 @@ def _due(start: datetime | date, tz: ZoneInfo) -> datetime:
 
 
 def _calendar(c: sqlite3.Connection, user: str, name: str | None) -> sqlite3.Row:
-    if name is not None:
-        row = c.execute(
-            "SELECT * FROM calendars WHERE user_id = ? AND name = ?", (user, name)
-        ).fetchone()
-        if row is None:
-            raise ReminderFailure(f"You have no calendar called “{name}”.")
-    else:
-        # A calendar that syncs (so the phone rings too), else the local one.
-        row = c.execute(
-            "SELECT * FROM calendars WHERE user_id = ? AND url IS NOT NULL AND read_only = 0 "
-            "ORDER BY id LIMIT 1",
-            (user,),
-        ).fetchone()
-        if row is None:
-            found = calstore.calendar_id(c, user)
-            row = c.execute("SELECT * FROM calendars WHERE id = ?", (found,)).fetchone()
-    if row["read_only"]:
-        raise ReminderFailure(f"The calendar “{row['name']}” is read-only.")
-    return row
+    try:
+        return calstore.writable_calendar(c, user, name)
+    except ical.CalendarError as e:
+        raise ReminderFailure(str(e)) from None
 
 
 async def add(

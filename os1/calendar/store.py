@@ -45,6 +45,29 @@ def calendar_id(c: sqlite3.Connection, user: str, name: str = DEFAULT_CALENDAR) 
     return int(cur.lastrowid or 0)
 
 
+def writable_calendar(c: sqlite3.Connection, user: str, name: str | None) -> sqlite3.Row:
+    """The calendar a new event or reminder goes to: the one named, else the first that
+    syncs and can be written (so the phone has it too), else the local "Personal"."""
+    if name is not None:
+        row = c.execute(
+            "SELECT * FROM calendars WHERE user_id = ? AND name = ?", (user, name)
+        ).fetchone()
+        if row is None:
+            raise ical.CalendarError(f"You have no calendar called “{name}”.")
+    else:
+        row = c.execute(
+            "SELECT * FROM calendars WHERE user_id = ? AND url IS NOT NULL AND read_only = 0 "
+            "ORDER BY id LIMIT 1",
+            (user,),
+        ).fetchone()
+        if row is None:
+            found = calendar_id(c, user)
+            row = c.execute("SELECT * FROM calendars WHERE id = ?", (found,)).fetchone()
+    if row["read_only"]:
+        raise ical.CalendarError(f"The calendar “{row['name']}” is read-only.")
+    return row
+
+
 def calendars(c: sqlite3.Connection, user: str) -> list[sqlite3.Row]:
     return c.execute(
         "SELECT k.*, (SELECT count(*) FROM cal_objects o WHERE o.calendar_id = k.id "

@@ -63,23 +63,10 @@ def spoken(moment: date | datetime, tz: ZoneInfo, end: date | datetime | None = 
 
 def _target(c: sqlite3.Connection, user: str, name: str | None) -> tuple[int, bool]:
     """The calendar to write to and whether it syncs to a server."""
-    if name:
-        row = c.execute(
-            "SELECT id, url, read_only FROM calendars WHERE user_id = ? AND name = ?", (user, name)
-        ).fetchone()
-        if row is None:
-            raise ActionError(f"you have no calendar called {name!r}")
-    else:
-        # The first calendar that syncs and can be written, else the local one.
-        row = c.execute(
-            "SELECT id, url, read_only FROM calendars WHERE user_id = ? AND url IS NOT NULL "
-            "AND read_only = 0 ORDER BY id LIMIT 1",
-            (user,),
-        ).fetchone()
-        if row is None:
-            return calstore.calendar_id(c, user), False
-    if row["read_only"]:
-        raise ActionError(f"the calendar {name!r} is read-only")
+    try:
+        row = calstore.writable_calendar(c, user, name)
+    except ical.CalendarError as e:
+        raise ActionError(str(e)) from None
     return int(row["id"]), row["url"] is not None
 
 

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 from ..actions import ActionError, Approver, Outcome
 from . import agenda, intents, reminders
 from .reminder_request import ReminderError, ReminderRequest
-from .spoken import describe_upcoming
+from .spoken import describe_upcoming, spoken_day
 from .tools import spoken, user_zone
-from .when import WhenError
+from .when import WhenError, rule_text
 
 if TYPE_CHECKING:
     from ..companion import Companion
@@ -42,25 +42,16 @@ def _iso(moment: date | datetime) -> str:
     return moment.isoformat()
 
 
-def _rule(rrule: dict[str, Any] | None) -> str | None:
-    from .ical import icalendar
-
-    return icalendar.vRecur(rrule).to_ical().decode() if rrule else None
-
-
 async def _agenda(companion: Companion, user: str, ask: intents.AgendaAsk, tz: ZoneInfo) -> str:
     now = datetime.now(tz)
     start, _ = agenda.day_bounds(ask.start, tz)
     _, end = agenda.day_bounds(ask.end, tz)
     items = await agenda.items(companion.store, user, start, end, tz)
     if ask.start == ask.end:
-        label = agenda.spoken_day(ask.start, now.date()).lower()
+        label = spoken_day(ask.start, now.date())
         label = label if label in ("today", "tomorrow", "yesterday") else f"on {label}"
     else:
-        first, last = (agenda.spoken_day(d, now.date()) for d in (ask.start, ask.end))
-        relative = ("Today", "Tomorrow", "Yesterday")
-        first = first.lower() if first in relative else first
-        last = last.lower() if last in relative else last
+        first, last = (spoken_day(d, now.date()) for d in (ask.start, ask.end))
         label = f"from {first} to {last}"
     if not items:
         has_any = await companion.store.query_one(
@@ -82,7 +73,7 @@ async def _remind(
     approve: Approver | None,
 ) -> str:
     args: dict[str, Any] = {"text": request.what, "due": _iso(request.when.start)}
-    if rule := _rule(request.when.rrule):
+    if rule := rule_text(request.when.rrule):
         args["rrule"] = rule
     if request.link != "to":
         args["link"] = request.link
@@ -121,7 +112,9 @@ async def _find_event(
         if hits:
             scored.append((-hits / len(wanted), item.start, item))
     if not scored:
-        where = f" on {agenda.spoken_day(day, now.date())}" if day else " coming up"
+        said = spoken_day(day, now.date()) if day else ""
+        relative = said in ("today", "tomorrow", "yesterday")
+        where = (f" {said}" if relative else f" on {said}") if day else " coming up"
         return f"I couldn't find “{what}” in your calendar{where}."
     scored.sort(key=lambda s: (s[0], s[1]))
     return scored[0][2]
@@ -193,7 +186,7 @@ async def _new_event(
         "start": _iso(event.when.start),
         "timezone": str(tz),
     }
-    if rule := _rule(event.when.rrule):
+    if rule := rule_text(event.when.rrule):
         args["rrule"] = rule
     outcome = await companion.actions.request(
         user, "add_event", args, requested_by="user", approve=approve

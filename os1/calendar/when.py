@@ -90,6 +90,11 @@ def _choices(clock: ClockTime | None, part: str | None) -> list[time]:
     return [time(hour, minute), time(hour + 12, minute)]
 
 
+def rule_text(rrule: dict[str, Any] | None) -> str | None:
+    """An icalendar-style rule as RRULE text ("FREQ=WEEKLY;BYDAY=MO"); None for none."""
+    return icalendar.vRecur(rrule).to_ical().decode() if rrule else None
+
+
 def parse_when(text: str, now: datetime, *, default_time: time | None = None) -> When | None:
     """When `text` says, resolved against `now` (aware, in the user's zone); None if it
     names no time. `default_time` is used when a day but no time of day is said

@@ -20,9 +20,8 @@ import click
 from ..actions import ActionError
 from ..calendar import reminder_request, spoken
 from ..calendar import reminders as remindersmod
-from ..calendar.ical import icalendar
 from ..calendar.tools import user_zone
-from ..calendar.when import WhenError
+from ..calendar.when import WhenError, rule_text
 from ..companion import Companion
 from ..daemon import AlreadyRunning, holder, run_daemon
 from ..scheduler import channels as chans
@@ -30,10 +29,6 @@ from ..scheduler import settings as schedsettings
 from . import EX_DATAERR, Settings, cli, fail, load, run, with_companion
 from .mail import said
 from .terminal import Terminal
-
-
-def rrule_text(rrule: dict[str, Any] | None) -> str | None:
-    return icalendar.vRecur(rrule).to_ical().decode() if rrule else None
 
 
 @cli.command()
@@ -70,7 +65,7 @@ def remind(settings: Settings, words: tuple[str, ...]) -> None:
             )
             raise AssertionError  # unreachable
         args: dict[str, Any] = {"text": request.what, "due": _iso(request.when.start)}
-        if rule := rrule_text(request.when.rrule):
+        if rule := rule_text(request.when.rrule):
             args["rrule"] = rule
         return await c.actions.request(
             user, "add_reminder", args, requested_by="user", approve=Terminal(None).approver()
