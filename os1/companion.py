@@ -70,6 +70,8 @@ class Companion:
         self.memory = Memory(store, model, embedder=embedder)
         self._conversations: dict[str, int] = {}
         self._incognito: dict[str, list[context.Turn]] = {}
+        self.scheduler_wake: Callable[[], None] | None = None
+        """Set by a scheduler running in this process: a new reminder wakes it at once."""
 
     @classmethod
     async def open(

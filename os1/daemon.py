@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,7 +89,7 @@ def make_scheduler(companion: Companion, clock: Clock | None = None) -> Schedule
         compose=Initiative(companion),
     )
     # Tools that add a reminder in this process wake the scheduler at once.
-    companion.scheduler_wake = scheduler.wake  # type: ignore[attr-defined]
+    companion.scheduler_wake = scheduler.wake
     return scheduler
 
 
@@ -99,10 +99,10 @@ class Intervals:
     calendars: float = 900.0
 
 
-async def _every(seconds: float, stop: asyncio.Event, job: Callable[[], object]) -> None:
+async def _every(seconds: float, stop: asyncio.Event, job: Callable[[], Awaitable[None]]) -> None:
     while not stop.is_set():
         try:
-            await job()  # type: ignore[misc]
+            await job()
         except asyncio.CancelledError:
             raise
         except Exception:  # one failed round is logged by the job; the next one tries again

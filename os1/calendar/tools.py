@@ -254,9 +254,8 @@ async def _add_reminder(ctx: ToolContext, args: dict[str, Any]) -> ToolResult:
     object_id = await reminders.add(
         ctx.companion.store, ctx.user, str(args["text"]), when, tz, origin="chat"
     )
-    wake = getattr(ctx.companion, "scheduler_wake", None)
-    if wake is not None:
-        wake()  # a scheduler in this process picks the new reminder up now
+    if ctx.companion.scheduler_wake is not None:
+        ctx.companion.scheduler_wake()  # a scheduler in this process picks the new reminder up now
     said = reminders.describe_reminder(
         str(args["text"]), when, tz, link=str(args.get("link") or "to")
     )
