@@ -6,7 +6,10 @@ leaves the machine) and destructive ones become a *proposal*: the front door
 shows exactly what will happen and asks the person at the keyboard through its
 `Approver`. Approval can only come from that callback or from `approve()`
 called by a front door on the user's explicit command — never from text in a
-message, a document or the model's output. What ran is logged with what is
+message, a document or the model's output. A front door that cannot wait for the
+answer (a voice conversation: the yes comes as the user's next turn) has its
+Approver return None: the proposal is then worded as its question and waits for
+that front door's `approve()` or `decline()`. What ran is logged with what is
 needed to undo it.
 """
 
@@ -104,17 +107,37 @@ class Proposal:
     summary: str
 
 
-Approver = Callable[[Proposal], Awaitable[bool]]
-"""Asks the person at the front door; True means they said yes."""
+Approver = Callable[[Proposal], Awaitable[bool | None]]
+"""Asks the person at the front door; True means they said yes. None means the front door
+has asked and will take the answer later (with `Actions.approve` or `decline`)."""
+
+
+def question(summary: str) -> str:
+    """A proposal as the question a front door asks about it: what will happen, then
+    whether to go ahead (summaries are worded as phrases, sentences or whole messages)."""
+    text = summary.strip()
+    text = text[:1].upper() + text[1:]
+    if text.endswith("?"):
+        return text
+    if "\n" in text:  # a whole message (a mail to send): the question stands apart from it
+        return f"{text}\n\nShall I go ahead?"
+    if not text.endswith((".", "!")):
+        text += "."
+    return f"{text} Shall I go ahead?"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a request ended: "done", "declined", "proposed" (still waiting) or "failed"."""
+    """How a request ended: "done", "declined", "proposed" (still waiting) or "failed".
+
+    `asked`: a proposal whose front door asked and takes the answer later; `output` is
+    then `question(summary)`, the words it asked with.
+    """
 
     action_id: int
     status: str
     output: str
+    asked: bool = False
 
 
 class ActionError(Exception):
@@ -173,7 +196,10 @@ class Actions:
                 f"Waiting for your approval: {summary}\nSay yes with `os1 approve {action_id}`.",
             )
         proposal = Proposal(action_id, name, tool.effect, args, summary)
-        if await approve(proposal):
+        answer = await approve(proposal)
+        if answer is None:
+            return Outcome(action_id, "proposed", question(summary), asked=True)
+        if answer:
             return await self.approve(user, action_id)
         return await self.decline(user, action_id)
 

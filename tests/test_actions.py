@@ -2,7 +2,7 @@ from typing import Any
 
 import pytest
 
-from os1.actions import ActionError, Effect, Proposal, Tool, ToolContext, ToolResult
+from os1.actions import ActionError, Effect, Proposal, Tool, ToolContext, ToolResult, question
 from os1.companion import Companion
 from os1.models.base import ToolCall
 from os1.testing import ScriptedModel
@@ -147,3 +147,43 @@ async def test_model_tool_call_asks_the_front_door(acting: Any) -> None:
     seen: list[Proposal] = []
     _ = [p async for p in c.reply("theo", "send amy a note", approve=answer(False, seen))]
     assert seen and SENT == []
+
+
+async def test_a_front_door_that_answers_later_gets_its_question(acting: Any) -> None:
+    c, _ = acting
+    seen: list[Proposal] = []
+
+    async def later(p: Proposal) -> bool | None:
+        seen.append(p)
+        return None  # asked; the yes comes with the user's next turn
+
+    out = await c.actions.request(
+        "theo", "send_note", {"to": "amy"}, requested_by="user", approve=later
+    )
+    assert (out.status, out.output, out.asked) == (
+        "proposed", "Send a note to amy. Shall I go ahead?", True,
+    )  # fmt: skip
+    assert seen[0].action_id == out.action_id and SENT == []
+    assert (await c.actions.log("theo"))[0]["status"] == "proposed"
+    assert (await c.actions.approve("theo", out.action_id)).status == "done" and SENT == ["amy"]
+    waiting = await c.actions.request(
+        "theo", "send_note", {"to": "bob"}, requested_by="user", approve=None
+    )
+    assert not waiting.asked and "`os1 approve" in waiting.output  # the CLI's wording stays
+
+
+@pytest.mark.parametrize(
+    ("summary", "asked"),
+    [
+        ("add to your calendar: “Lunch”, Friday 13:00", "Add to your calendar: “Lunch”, Friday "
+         "13:00. Shall I go ahead?"),
+        ("Change my name to 'Sam'.", "Change my name to 'Sam'. Shall I go ahead?"),
+        ("Delete letter #3. (Undo: os1 undo)", "Delete letter #3. (Undo: os1 undo). Shall I go "
+         "ahead?"),
+        ("Send this email?\nTo: amy\n\nHi Amy", "Send this email?\nTo: amy\n\nHi Amy\n\n"
+         "Shall I go ahead?"),
+        ("Merge these two people?", "Merge these two people?"),
+    ],
+)  # fmt: skip
+def test_a_proposal_worded_as_a_question(summary: str, asked: str) -> None:
+    assert question(summary) == asked

@@ -96,5 +96,8 @@ def test_doctor_describes_the_voice_engines_for_the_chosen_voice(
     _voice_lines("female")
     out = capsys.readouterr().out
     assert out.startswith("✓ voice (female), for `os1 voice`:")
-    assert "recognition: Whisper tiny.en" in out and "speech: Piper voice" in out
-    assert "the chosen voice is female" in out
+    assert "recognition: Whisper tiny.en" in out and "speech: Kokoro" in out
+    assert "her female voice is Kokoro's" in out and "accent" in out
+    _voice_lines("male")
+    out = capsys.readouterr().out
+    assert "speech: Piper voice en_US-joe-medium" in out and "note:" not in out

@@ -113,6 +113,7 @@ def main() -> None:
         manage,
         memory,
         remind,
+        tokens,
         voice,
     )
 

@@ -1,17 +1,24 @@
 """`os1 voice`: talk with her by voice — microphone and speaker, files, or a WebSocket.
 
-`os1 voice` talks through the sound card where there is one; `--in/--out` runs one
-exchange from and to WAV files; `--serve` listens for WebSocket PCM conversations (the
-protocol is in `os1/voice/websocket.py`), for the one configured user, on loopback.
+`os1 voice` talks through the sound card where there is one, in the user's saved mode
+(speaker or earpiece, push-to-talk or open microphone; `--mode`, `--push-to-talk` and
+`--open-mic` override them for one conversation, `os1 voice settings` changes them);
+`--in/--out` runs one exchange from and to WAV files; `--serve` listens for WebSocket PCM
+conversations (the protocol is in `os1/voice/websocket.py`), for the one configured user,
+on loopback.
 """
 
 from __future__ import annotations
 
+import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
-from . import EX_DATAERR, EX_UNAVAILABLE, Settings, cli, fail, load, run
+from ..voice.settings import MODES, VoiceSettings
+from . import EX_DATAERR, EX_UNAVAILABLE, Settings, cli, fail, load, run, with_companion
 
 LIVE_NOT_YET = (
     "live microphone and speaker audio is not available here: {reason}.\n"
@@ -22,7 +29,7 @@ LIVE_NOT_YET = (
 INSTALL_HINT = "Install the offline voice engines with: pip install 'os1[voice]'"
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option(
     "--in",
     "in_path",
@@ -38,16 +45,38 @@ INSTALL_HINT = "Install the offline voice engines with: pip install 'os1[voice]'
 @click.option("--serve", is_flag=True, help="Serve WebSocket PCM conversations instead.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Where --serve listens.")
 @click.option("--port", default=8765, show_default=True, type=int, help="--serve's port.")
-@click.pass_obj
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    help="speaker: she won't interrupt herself through loudspeakers; earpiece: headphones.",
+)
+@click.option(
+    "--push-to-talk/--open-mic",
+    "push_to_talk",
+    default=None,
+    help="Talk only between two presses of Enter, or whenever you speak.",
+)
+@click.pass_context
 def voice(
-    settings: Settings,
+    ctx: click.Context,
     in_path: Path | None,
     out_path: Path | None,
     serve: bool,
     host: str,
     port: int,
+    mode: str | None,
+    push_to_talk: bool | None,
 ) -> None:
-    """Talk by voice, offline: through the microphone, WAV files, or a WebSocket."""
+    """Talk by voice, offline: through the microphone, WAV files, or a WebSocket.
+
+    `os1 voice settings` shows and changes how you talk with her (see its --help)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings: Settings = ctx.obj
+    if (mode is not None or push_to_talk is not None) and (serve or in_path or out_path):
+        raise click.UsageError(
+            "--mode, --push-to-talk and --open-mic are for the microphone (os1 voice alone)"
+        )
     if serve:
         if in_path is not None or out_path is not None:
             raise click.UsageError("--serve takes its audio from the socket, not --in/--out")
@@ -56,7 +85,7 @@ def voice(
     if in_path is None:
         if out_path is not None:
             raise click.UsageError("--out needs --in: the WAV file with what you say")
-        _live(settings)
+        _live(settings, {"mode": mode, "push_to_talk": push_to_talk})
         return
     if out_path is None:
         raise click.UsageError("--in needs --out: where to write her spoken answer")
@@ -66,6 +95,7 @@ def voice(
 @run
 async def _serve(settings: Settings, host: str, port: int) -> None:
     from ..companion import Companion
+    from ..voice.admission import is_loopback
     from ..voice.engines import EngineUnavailable
     from ..voice.session import engines_for
     from ..voice.websocket import VoiceServer
@@ -78,26 +108,23 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
             await engines_for(companion, config.user)  # fail now, not at the first caller
         except EngineUnavailable as e:
             fail(f"{e}\n{INSTALL_HINT}", EX_UNAVAILABLE)
+        # Each caller speaks in their own persona's voice, with their own voice settings.
         server = VoiceServer(
-            companion,
-            config.user,
-            lambda: engines_for(companion, config.user),
-            host=host,
-            port=port,
-            incognito=settings.incognito,
+            companion, config.user, host=host, port=port, incognito=settings.incognito
         )
         try:
             await server.start()
         except OSError as e:
             fail(f"cannot listen on {host}:{port}: {e}", EX_UNAVAILABLE)
-        click.echo(f"Listening for voice on {server.url} (for {config.user} only; Ctrl-C stops)")
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            click.secho(
-                "warning: not loopback, and there is no sign-in yet: anyone who can reach "
-                "this port talks to her as you",
-                fg="yellow",
-                err=True,
-            )
+        who = (
+            f"as {config.user} without a token from this machine; others sign in"
+            if is_loopback(host)
+            else "everyone signs in"
+        )
+        click.echo(
+            f"Listening for voice on {server.url} ({who} with a token from "
+            "`os1 tokens create`; Ctrl-C stops)"
+        )
         try:
             await server.serve_forever()
         finally:
@@ -107,39 +134,77 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
 
 
 @run
-async def _live(settings: Settings) -> None:
+async def _live(settings: Settings, overrides: dict[str, Any]) -> None:
     from ..companion import Companion
+    from ..voice import settings as voicesettings
     from ..voice.engines import EngineUnavailable
-    from ..voice.local_audio import LocalAudioUnavailable, open_local_audio
+    from ..voice.local_audio import KeyReader, LocalAudioUnavailable, open_local_audio
     from ..voice.session import VoiceSession, engines_for
     from ..voice.transport import talk
+    from ..voice.turns import TurnSettings
     from .chat import Progress, _finish
 
     try:
-        audio = open_local_audio()
+        audio = open_local_audio(on_event=_show)
     except LocalAudioUnavailable as e:
         fail(LIVE_NOT_YET.format(reason=e), EX_UNAVAILABLE)
     config = load(settings)
     companion = await Companion.open(config, on_progress=Progress())
     try:
+        saved = await companion.store.read(lambda c: voicesettings.load(c, config.user))
+        chosen = session_settings(saved, **overrides)
         try:
             engines = await engines_for(companion, config.user)
         except EngineUnavailable as e:
             fail(f"{e}\n{INSTALL_HINT}", EX_UNAVAILABLE)
-        session = VoiceSession(companion, config.user, engines, incognito=settings.incognito)
-        audio.event = _show  # type: ignore[method-assign]
-        click.echo("Listening (open microphone; headphones keep her from hearing herself).")
-        click.echo("Ctrl-C ends the conversation.")
+        session = VoiceSession(
+            companion, config.user, engines, incognito=settings.incognito, settings=chosen
+        )
+        audio.keys = KeyReader(sys.stdin, toggle=chosen.push_to_talk)
+        for line in _greeting(chosen):
+            click.echo(line)
         try:
-            await talk(session, audio)
+            with audio.ctrl_c_hangs_up():
+                await talk(session, audio, turns=TurnSettings.of(chosen))
         finally:
             await session.close()
+        click.echo("(conversation ended)")
     finally:
         await _finish(companion, drain=True)
 
 
-def _show(event: dict[str, object]) -> None:
-    if event["type"] == "transcript":
+def session_settings(saved: VoiceSettings, **overrides: Any) -> VoiceSettings:
+    """The saved voice settings with this session's `--mode`/`--push-to-talk` on top."""
+    return replace(saved, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _greeting(chosen: VoiceSettings) -> list[str]:
+    if chosen.push_to_talk:
+        how = "Push-to-talk: press Enter to talk, Enter again to finish."
+    else:
+        how = "Listening (open microphone). Enter interrupts her and starts your turn at once."
+    if chosen.mode == "speaker":
+        mode = (
+            "Speaker mode: she won't take her own voice for yours; to talk over her, speak "
+            "up clearly or press Enter."
+        )
+    else:
+        mode = "Earpiece mode: use headphones, or she may hear herself and stop."
+    return [how, mode, "Ctrl-C ends the conversation."]
+
+
+def _show(event: dict[str, Any]) -> None:
+    if event["type"] == "talk_key":
+        if not event.get("toggle"):
+            shown = "(go ahead: she is listening)"
+        else:
+            shown = "(talking: Enter to finish)" if event["talking"] else "(Enter to talk)"
+        click.secho(shown, fg="bright_black")
+    elif event["type"] == "hang_up":
+        click.secho("(ending the conversation)", fg="bright_black")
+    elif event["type"] == "transcript" and not event.get("final", True):
+        return  # an early transcript may still change
+    elif event["type"] == "transcript":
         click.echo(f"You: {event['text']}")
     elif event["type"] == "reply":
         click.echo(f"  {event['text']}")
@@ -188,3 +253,52 @@ async def _answer(settings: Settings, in_path: Path, out_path: Path) -> None:
     click.secho(f"(answer written to {out_path}; {stages})", fg="bright_black", err=True)
     if summary.error:
         fail(summary.error, EX_DATAERR if not summary.transcript else EX_UNAVAILABLE)
+
+
+@voice.command("settings")
+@click.argument("changes", nargs=-1, metavar="[NAME=VALUE]...")
+@click.pass_obj
+def voice_settings(settings: Settings, changes: tuple[str, ...]) -> None:
+    """Show or change how you talk with her: expressive (on/off: laughs, sighs, pauses),
+    acknowledge (on/off: a short "Hmm," while she thinks), mode (speaker: loudspeakers, or
+    earpiece: headphones), push_to_talk (on/off). Example:
+    os1 voice settings mode=earpiece push_to_talk=on"""
+    from ..voice import settings as voicesettings
+
+    wanted = parse_changes(changes)
+
+    async def go(c: Any, user: str) -> VoiceSettings:
+        def write(conn: Any) -> VoiceSettings:
+            if not wanted:
+                return voicesettings.load(conn, user)
+            return voicesettings.change(conn, user, **wanted)
+
+        result: VoiceSettings = await c.store.write(write)
+        return result
+
+    try:
+        found = run(with_companion)(settings, go)
+    except voicesettings.VoiceSettingsError as e:
+        raise click.UsageError(str(e)) from None
+    assert found is not None
+    for key, value in found.to_dict().items():
+        shown = ("on" if value else "off") if isinstance(value, bool) else value
+        click.echo(f"{key} = {shown}")
+
+
+def parse_changes(changes: tuple[str, ...]) -> dict[str, str]:
+    """`NAME=VALUE` words (or `NAME VALUE` pairs, as `os1 notifications settings` takes)."""
+    parsed: dict[str, str] = {}
+    words = list(changes)
+    while words:
+        word = words.pop(0)
+        if "=" in word:
+            name, value = word.split("=", 1)
+        elif words and "=" not in words[0]:
+            name, value = word, words.pop(0)
+        else:
+            raise click.UsageError(f"{word!r} needs a value: give settings as NAME=VALUE")
+        if not name.strip() or not value.strip():
+            raise click.UsageError(f"{word!r}: give settings as NAME=VALUE")
+        parsed[name.strip()] = value.strip()
+    return parsed

@@ -56,6 +56,11 @@ async def about(memory: Memory, user: str, *, limit: int = 30) -> str:
     return "\n".join(lines)
 
 
+def quoted(content: str) -> str:
+    """How she quotes a message when she asks to forget it (short ones whole)."""
+    return content if len(content) <= 80 else content[:77] + "…"
+
+
 def delete_messages(
     c: sqlite3.Connection, user: str, ids: list[int], *, quoting: Sequence[str] = ()
 ) -> dict[str, int]:

@@ -14,6 +14,7 @@ from typing import Any
 from ..actions import Effect, Tool, ToolContext, ToolResult
 from ..hookspecs import hookimpl
 from ..mail.learn import forget_from_mail
+from . import control
 from . import facts as factstore
 from .control import delete_messages
 from .extract import extract_rules
@@ -24,7 +25,16 @@ async def _forget(ctx: ToolContext, args: dict[str, Any]) -> ToolResult:
 
     def write(c: sqlite3.Connection) -> dict[str, int]:
         message_ids = {int(i) for i in args.get("message_ids", [])}
-        quoted, mails = [], 0
+        # Her question quoting a message to forget (a spoken "Shall I go ahead?" is stored
+        # with the conversation) goes with it.
+        quoted = [
+            f'"{control.quoted(row[0])}"'
+            for i in sorted(message_ids)
+            if (row := c.execute(
+                "SELECT content FROM messages WHERE user_id = ? AND id = ?", (user, i)
+            ).fetchone())
+        ]  # fmt: skip
+        mails = 0
         for fact_id in fact_ids:
             fact = factstore.get_fact(c, user, fact_id)
             if fact is not None:

@@ -35,6 +35,8 @@ def lexical(hit: Hit) -> bool:
 
 
 def _said(outcome: Outcome, proposed: str, declined: str) -> str:
+    if outcome.status == "proposed" and outcome.asked:  # a front door that takes a yes later
+        return f"{proposed} {outcome.output}"
     if outcome.status == "proposed":
         return f"{proposed} Say yes with `os1 approve {outcome.action_id}`."
     if outcome.status == "declined":
@@ -58,7 +60,7 @@ async def _forget(
         )
         if row is None:
             return "There's nothing before this for me to forget."
-        quote = row["content"] if len(row["content"]) <= 80 else row["content"][:77] + "…"
+        quote = control.quoted(row["content"])
         args = {"message_ids": [row["id"]], "what": f'your last message ("{quote}") and '
                 "anything I learned from it"}  # fmt: skip
     else:

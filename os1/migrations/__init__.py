@@ -2,7 +2,8 @@
 
 Never edit or reorder a migration that has shipped; add a new one at the end. The
 migrations live in `core` (the companion and memory), `mail` (mail, people, letters,
-and what mail teaches memory) and `calendar` (events, reminders, the scheduler); this
+and what mail teaches memory), `calendar` (events, reminders, the scheduler) and `voice`
+(how she listens and speaks); this
 module holds the list and applies it. Each takes a DB-API connection and runs plain
 SQL, so the same list can later serve PostgreSQL. Every table that holds a user's data
 has a `user_id` column.
@@ -48,6 +49,6 @@ def apply_migrations(db: sqlite3.Connection) -> list[str]:
     return applied
 
 
-# The list is built in import order: core, mail, then calendar. New migrations go at the end
-# of the last module (or a new module imported after it), never in between.
-from . import calendar, core, mail  # noqa: E402, F401  (each imports the one before it)
+# The list is built in import order: core, mail, calendar, then voice. New migrations go at
+# the end of the last module (or a new module imported after it), never in between.
+from . import calendar, core, mail, voice  # noqa: E402, F401  (each imports the one before it)

@@ -1,45 +1,39 @@
 """Wire the engines into one spoken exchange: hear a turn, answer, speak, track what was heard.
 
-`build_pipeline` assembles TurnDetector → Recognition → Reply → Synthesis → Playback around
-any engines that fit `interfaces`; `converse` drives it from a stream of microphone frames,
-either in real time or as fast as possible (each frame waits until the pipeline is idle,
-so processing takes no simulated time and a run is deterministic).
+`build_pipeline` assembles TurnDetector → Recognition → Reply → Expression → Synthesis →
+Playback around any engines that fit `interfaces`; `converse` drives it from a stream of
+microphone frames, either in real time or as fast as possible (each frame waits until the
+pipeline is idle, so processing takes no simulated time and a run is deterministic).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from .expression import Expression
 from .frames import (
     AudioIn,
-    AudioOut,
     EndFrame,
     Frame,
     Heard,
-    ReplyDone,
-    ReplyText,
     SpeechPaused,
     SpeechResumed,
     SpeechStarted,
     SpeechStopped,
     Transcript,
 )
-from .interfaces import Recogniser, ReplyFn, Speaker, Synthesiser, VoiceActivity
+from .interfaces import PrefetchFn, Recogniser, ReplyFn, Speaker, Synthesiser, VoiceActivity
 from .pipeline import Pipeline, Processor
 from .playback import Playback
-from .sentences import SentenceSplitter
+from .reply import ACKNOWLEDGEMENTS, Reply
+from .semantic_turn import EndOfTurnModel
+from .synthesis import Synthesis
 from .turns import TurnDetector, TurnSettings
 from .wavfile import WavSpeaker, wav_frames
-
-
-async def _close(stream: AsyncIterator[Any]) -> None:
-    aclose = getattr(stream, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 class Recognition(Processor):
@@ -50,8 +44,9 @@ class Recognition(Processor):
     out, the two turns are merged into one: it was one thought with a long pause.
 
     Speculatively: at `SpeechPaused` (a short silence inside the turn) it starts on the
-    turn so far; if the turn then ends with no more speech, that transcript is used (the
-    recogniser is not called again); `SpeechResumed` discards it.
+    turn so far and pushes the result as an early `Transcript(final=False)`; if the turn
+    then ends with no more speech, that transcript becomes the final one (the recogniser is
+    not called again); `SpeechResumed` discards it.
     """
 
     def __init__(self, stt: Recogniser, rate: int = 16000, lead_ms: int = 150) -> None:
@@ -80,7 +75,7 @@ class Recognition(Processor):
             self._pending = None
         elif isinstance(frame, SpeechPaused) and self._turn is not None:
             self._discard()
-            self._guess = self.spawn(self._recognise(bytes(self._turn)))
+            self._guess = self.spawn(self._early(bytes(self._turn)))
         elif isinstance(frame, SpeechResumed):
             self._discard()
         elif isinstance(frame, SpeechStopped) and self._turn is not None:
@@ -99,63 +94,17 @@ class Recognition(Processor):
     async def _recognise(self, audio: bytes) -> str:
         return (await self.stt.transcribe(audio, self.rate)).strip()
 
+    async def _early(self, audio: bytes) -> str:
+        # Told at once (not final), so the reply can get ready while the turn may still go on.
+        text = await self._recognise(audio)
+        if text:
+            await self.push(Transcript(text, final=False))
+        return text
+
     async def _transcribe(self, audio: bytes, guess: asyncio.Task[str] | None) -> None:
         text = await (guess if guess is not None else self._recognise(audio))
         if text:
             await self.push(Transcript(text, final=True))
-
-
-class Reply(Processor):
-    """Answers each final transcript with `reply`, streamed out as speakable `ReplyText`.
-
-    Runs as a data frame, so an interruption cancels it (closing the reply stream, which
-    tells the Companion the reply was interrupted).
-    """
-
-    def __init__(self, reply: ReplyFn, first_clause_words: int = 3) -> None:
-        super().__init__()
-        self.reply = reply
-        self.first_clause_words = first_clause_words
-        self.reply_id = 0
-
-    async def process(self, frame: Frame) -> None:
-        await self.push(frame)
-        if not (isinstance(frame, Transcript) and frame.final and frame.text.strip()):
-            return
-        self.reply_id += 1
-        splitter = SentenceSplitter(self.first_clause_words)
-        index = 0
-        stream = self.reply(frame.text)
-        try:
-            async for piece in stream:
-                for chunk in splitter.feed(piece):
-                    await self.push(ReplyText(chunk, self.reply_id, index))
-                    index += 1
-        finally:
-            await _close(stream)
-        for chunk in splitter.flush():
-            await self.push(ReplyText(chunk, self.reply_id, index))
-            index += 1
-        await self.push(ReplyDone(self.reply_id))
-
-
-class Synthesis(Processor):
-    """Speaks each `ReplyText` (passed on first, so playback knows the words) as `AudioOut`."""
-
-    def __init__(self, tts: Synthesiser) -> None:
-        super().__init__()
-        self.tts = tts
-
-    async def process(self, frame: Frame) -> None:
-        await self.push(frame)
-        if not isinstance(frame, ReplyText):
-            return
-        stream = self.tts.synthesize(frame.text)
-        try:
-            async for pcm, rate in stream:
-                await self.push(AudioOut(pcm, rate, frame.text, frame.reply_id, frame.index))
-        finally:
-            await _close(stream)
 
 
 def build_pipeline(
@@ -170,19 +119,27 @@ def build_pipeline(
     pad_silence: bool = False,
     output_rate: int | None = None,
     on_output: Callable[[Frame], None] | None = None,
+    prefetch: PrefetchFn | None = None,
+    acknowledge_ms: int | None = None,
+    expressive: bool = True,
+    end_of_turn: EndOfTurnModel | None = None,
 ) -> Pipeline:
     """The whole voice loop around `reply` (e.g. `lambda text: companion.reply(user, text)`).
 
     `on_output` sees each frame that leaves the last step (turn events, transcripts, reply
-    text, `Heard`), as it happens.
+    text, `Heard`), as it happens; `prefetch` gets early transcripts (`Companion.prefetch`);
+    `acknowledge_ms`: how long she may think before a short acknowledgement (None: never);
+    `expressive`: her laughs, sighs and pauses are heard (else only her words);
+    `end_of_turn`: a model that may end the user's turn at a pause (see `TurnDetector`).
     """
     playback = Playback(speaker, output_rate, pad_silence, on_heard)
     return Pipeline(
         [
-            TurnDetector(vad, turns, is_speaking=playback.speaking),
+            TurnDetector(vad, turns, is_speaking=playback.speaking, end_of_turn=end_of_turn),
             Recognition(stt),
-            Reply(reply),
-            Synthesis(tts),
+            Reply(reply, prefetch=prefetch, acknowledge_ms=acknowledge_ms),
+            Expression(expressive, tts),
+            Synthesis(tts, warm=ACKNOWLEDGEMENTS if acknowledge_ms is not None else ()),
             playback,
         ],
         on_output,

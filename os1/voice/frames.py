@@ -67,6 +67,16 @@ class SpeechResumed(SystemFrame):
 
 
 @dataclass(frozen=True)
+class TalkKeyPressed(SystemFrame):
+    """Push-to-talk: the user pressed (or toggled on) the talk key; listen from now."""
+
+
+@dataclass(frozen=True)
+class TalkKeyReleased(SystemFrame):
+    """Push-to-talk: the user let go of the talk key; their turn is over."""
+
+
+@dataclass(frozen=True)
 class Duck(SystemFrame):
     """The user may be talking over her (not yet confirmed): play her at `gain` from now
     on; `gain=1.0` restores her volume (it was only a backchannel or a noise)."""
@@ -86,7 +96,8 @@ class EndFrame(SystemFrame):
 
 @dataclass(frozen=True)
 class Transcript(DataFrame):
-    """What the user said; `final` transcripts are answered."""
+    """What the user said; `final` transcripts are answered, an early (speculative) one
+    (`final=False`, the turn so far at a pause) only lets the reply start preparing."""
 
     text: str
     final: bool = True
@@ -94,11 +105,15 @@ class Transcript(DataFrame):
 
 @dataclass(frozen=True)
 class ReplyText(DataFrame):
-    """One speakable chunk (a clause or a sentence) of her reply `reply_id`."""
+    """One speakable chunk (a clause or a sentence) of her reply `reply_id`.
+
+    An `acknowledgement` ("Hmm,", "I see.") is said while the answer is still being
+    thought of; it is not part of the answer the Companion stored."""
 
     text: str
     reply_id: int = 0
     index: int = 0
+    acknowledgement: bool = False
 
 
 @dataclass(frozen=True)

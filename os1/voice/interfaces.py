@@ -6,13 +6,16 @@ through these methods, so any engine (local, cloud, a fake in tests) plugs in.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
 
 import numpy as np
 
 #: The Companion's reply stream for one user utterance: text pieces as they are generated.
 ReplyFn = Callable[[str], AsyncIterator[str]]
+
+#: Told an early transcript (the turn so far, at a pause) to get a reply ready; "" drops it.
+PrefetchFn = Callable[[str], Awaitable[None]]
 
 
 class VoiceActivity(Protocol):
@@ -52,3 +55,10 @@ class Speaker(Protocol):
     async def clear(self) -> None:
         """Barge-in: drop whatever is buffered but not yet played."""
         ...
+
+
+async def close_stream(stream: AsyncIterator[Any]) -> None:
+    """Close an async stream now if it can be (an async generator), so its `finally` runs."""
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -148,7 +148,7 @@ class Playback(Processor):
     async def _report(self, reply_id: int, interrupted: bool) -> None:
         keys = self._open.pop(reply_id, [])
         chunks = [self._chunks.pop(key) for key in keys]
-        heard = heard_text(chunks) if interrupted else " ".join(c.text for c in chunks)
+        heard = heard_text(chunks) if interrupted else " ".join(c.text for c in chunks if c.text)
         frame = Heard(heard, reply_id, interrupted)
         if self.on_heard is not None:
             await self.on_heard(frame)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .nonverbal import mark_directions
+
 ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st mt vs e.g i.e cf approx dept est fig inc ltd co jan feb "
     "mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun".split()
@@ -37,7 +39,10 @@ _SPACE_BEFORE_MARK = re.compile(r"\s+([,.!?;:])")
 
 
 def speakable(text: str) -> str:
-    """`text` as it should be spoken: no markdown, no emoji, single spaces ('' if nothing)."""
+    """`text` as it should be spoken: no markdown, no emoji, single spaces ('' if nothing).
+
+    Stage directions ("*laughs*") are kept, bracketed ("[laughs]"), for `Expression`."""
+    text = mark_directions(text)
     text = _LINK.sub(r"\1", text)
     text = _BULLET.sub("", text)
     text = _MARKUP.sub("", text)

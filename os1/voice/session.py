@@ -2,9 +2,10 @@
 
 A front door (the `os1 voice` command, later the web server) builds a `VoiceSession` and
 plugs it into the pipeline: the engines follow the persona's chosen voice, replies stream
-from `Companion.reply` (outward actions stay proposals: nobody can say yes by voice yet),
-a failing model or an empty transcript gets a short spoken apology instead of a crash, and
-after a barge-in the stored reply keeps only the words the user heard.
+from `Companion.reply`, an action that needs a yes is asked about and the user's next turn
+answers it (`approval`), a failing model or an empty transcript gets a short spoken
+apology instead of a crash, and after a barge-in the stored reply keeps only the words the
+user heard.
 """
 
 from __future__ import annotations
@@ -17,15 +18,21 @@ from typing import Any
 
 from ..companion import Companion, EmptyMessage
 from ..models import ModelError
-from .conversation import _close, build_pipeline, converse
+from .approval import ANSWER_WITHIN_S, VoiceApproval
+from .conversation import build_pipeline, converse
 from .engines import Engines, default_engines
+from .expression import hint
 from .frames import Frame, Heard, ReplyText, SpeechStopped, Transcript
-from .interfaces import Speaker
+from .interfaces import Speaker, close_stream
 from .pipeline import Pipeline
+from .settings import VoiceSettings
+from .settings import load as load_settings
 from .wavfile import WavSpeaker, wav_frames
 
 SORRY_MODEL = "I'm sorry, I can't think clearly right now. Could you ask me again in a moment?"
 SORRY_UNHEARD = "Sorry, I didn't catch that. Could you say it again?"
+#: How long she may be silent after the user's turn before a short acknowledgement.
+ACKNOWLEDGE_MS = 250
 
 
 @dataclass
@@ -52,11 +59,20 @@ async def engines_for(companion: Companion, user: str, **options: Any) -> Engine
     return default_engines(found[0].voice if found else "neutral", **options)
 
 
+async def settings_for(companion: Companion, user: str) -> VoiceSettings:
+    """The user's saved voice settings (`os1 voice settings`), read once per session."""
+    return await companion.store.read(lambda c: load_settings(c, user))
+
+
 class _Timed:
     """A synthesiser that notes when each reply chunk's first audio comes out."""
 
     def __init__(self, tts: Any, mark: Any) -> None:
         self.tts, self.mark = tts, mark
+
+    def __getattr__(self, name: str) -> Any:
+        # What the engine can do beyond speaking (its rate, its own laughs) stays visible.
+        return getattr(self.tts, name)
 
     async def synthesize(self, text: str) -> AsyncIterator[tuple[bytes, int]]:
         stream = self.tts.synthesize(text)
@@ -65,46 +81,82 @@ class _Timed:
                 self.mark("audio")
                 yield chunk
         finally:
-            await _close(stream)
+            await close_stream(stream)
 
 
 class VoiceSession:
     """The Companion seen from the voice pipeline, for one user."""
 
     def __init__(
-        self, companion: Companion, user: str, engines: Engines, *, incognito: bool = False
+        self,
+        companion: Companion,
+        user: str,
+        engines: Engines,
+        *,
+        incognito: bool = False,
+        settings: VoiceSettings | None = None,
+        answer_within_s: float = ANSWER_WITHIN_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.companion, self.user, self.engines = companion, user, engines
         self.incognito = incognito
+        self.settings = settings or VoiceSettings()
+        self.style = hint(self.settings.expressive)  # the model knows it is heard, not read
         self.errors: list[str] = []
         self.marks: dict[str, float] = {}
         self._conversation: int | None = None
+        self.approval = VoiceApproval(companion, user, answer_within_s=answer_within_s, clock=clock)
 
     def mark(self, what: str) -> None:
         self.marks.setdefault(what, time.monotonic())
 
     async def reply(self, text: str) -> AsyncIterator[str]:
-        """Her answer to one transcript, as text pieces; an apology if she cannot answer."""
+        """Her answer to one transcript, as text pieces; an apology if she cannot answer.
+
+        If her last reply asked "Shall I go ahead?" and this is a clear yes or no, the
+        answer decides the action; anything else is a message for the Companion.
+        """
+        decided = await self.approval.answer(text, self._conversation)
+        if decided is not None:
+            await self.companion.prefetch(self.user, "")  # no model reply is coming
+            yield decided
+            return
         if self._conversation is None and not self.incognito:
             self._conversation = await self.companion.start_conversation(self.user, "voice")
+        self.approval.begin_reply()
+        said: list[str] = []
         try:
             stream = self.companion.reply(
                 self.user,
                 text,
                 conversation_id=self._conversation,
-                approve=None,  # actions stay proposals until there is a way to say yes by voice
+                approve=self.approval.ask,  # she asks; the next turn answers
                 incognito=self.incognito,
+                style=self.style,
             )
             async for piece in stream:
+                said.append(piece)
                 yield piece
         except EmptyMessage:
             yield SORRY_UNHEARD
         except ModelError as e:
             self.errors.append(f"the model failed: {e}")
             yield " " + SORRY_MODEL
+        else:
+            # Only a question she has actually put into words can be answered.
+            for asked in self.approval.finish_reply("".join(said)):
+                yield "\n" + asked
+
+    async def prefetch(self, text: str) -> None:
+        """An early transcript (the turn so far, at a pause): let the Companion start
+        preparing the reply it would give, with no side effects; `text=""` drops it."""
+        await self.companion.prefetch(self.user, text, incognito=self.incognito, style=self.style)
 
     async def on_heard(self, heard: Heard) -> None:
-        """Cut off mid-reply: the stored reply becomes what the user actually heard."""
+        """Cut off mid-reply: the stored reply becomes what the user actually heard, and a
+        question cut off before its end can no longer be answered with a yes."""
+        if heard.interrupted:
+            self.approval.heard(heard.text)
         if heard.interrupted and not self.incognito:
             await self.companion.heard(self.user, heard.text)
 
@@ -113,9 +165,9 @@ class VoiceSession:
             self.marks.pop("audio", None)
             self.marks.pop("text", None)
             self.marks["stopped"] = time.monotonic()
-        elif isinstance(frame, Transcript):
+        elif isinstance(frame, Transcript) and frame.final:
             self.marks["transcript"] = time.monotonic()
-        elif isinstance(frame, ReplyText):
+        elif isinstance(frame, ReplyText) and not frame.acknowledgement:
             self.mark("text")
 
     def pipeline(
@@ -123,9 +175,14 @@ class VoiceSession:
     ) -> Pipeline:
         """The whole voice loop for this user, speaking to `speaker`.
 
-        `on_output` also sees each frame that leaves the pipeline (a transport's events).
+        `on_output` also sees each frame that leaves the pipeline (a transport's events);
+        `options` go to `build_pipeline` (the user's voice settings fill in the rest).
         """
         vad, stt, tts = self.engines
+        options.setdefault("expressive", self.settings.expressive)
+        if self.settings.smart_turn:
+            options.setdefault("end_of_turn", self.engines.end_of_turn)
+        options.setdefault("acknowledge_ms", ACKNOWLEDGE_MS if self.settings.acknowledge else None)
 
         def output(frame: Frame) -> None:
             self._output(frame)
@@ -134,7 +191,7 @@ class VoiceSession:
 
         return build_pipeline(
             self.reply, vad, stt, _Timed(tts, self.mark), speaker,
-            on_heard=self.on_heard, on_output=output, **options,
+            on_heard=self.on_heard, on_output=output, prefetch=self.prefetch, **options,
         )  # fmt: skip
 
     def timings(self) -> dict[str, float]:
@@ -180,14 +237,15 @@ async def answer_file(
     frames = wav_frames(in_wav)
     if engines is None:
         engines = await engines_for(companion, user)
-    session = VoiceSession(companion, user, engines, incognito=incognito)
+    settings = await settings_for(companion, user)
+    session = VoiceSession(companion, user, engines, incognito=incognito, settings=settings)
     speaker = WavSpeaker(out_wav)
     try:
         try:
             out = await converse(session.pipeline(speaker), frames)
         finally:
             speaker.close()
-        transcript = " ".join(f.text for f in out if isinstance(f, Transcript))
+        transcript = " ".join(f.text for f in out if isinstance(f, Transcript) and f.final)
         said = [f for f in out if isinstance(f, ReplyText)]
         heard = [f for f in out if isinstance(f, Heard)]
         if not transcript:

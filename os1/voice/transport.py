@@ -7,8 +7,10 @@ transcripts, her reply text, what was heard, for a display or a browser). `talk`
 web front door) all share the same pipeline unchanged.
 
 A live transport (`live = True`) delivers frames at the speed of speech and stops when the
-user does; a file (`live = False`) is fed as fast as the pipeline works, then silence until
-she has finished answering.
+user hangs up (then she stops too: nobody hears the rest, and only what was heard is kept);
+a file (`live = False`) is fed as fast as the pipeline works, then silence until she has
+finished answering. Besides audio, a transport may deliver the talk key (`TalkKeyPressed`,
+`TalkKeyReleased`) for push-to-talk, in order with the audio around it.
 """
 
 from __future__ import annotations
@@ -17,12 +19,25 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from .frames import AudioIn, EndFrame, Frame, Heard, ReplyText, Transcript
+from .frames import (
+    AudioIn,
+    EndFrame,
+    Frame,
+    Heard,
+    Interruption,
+    ReplyText,
+    TalkKeyPressed,
+    TalkKeyReleased,
+    Transcript,
+)
 from .interfaces import Speaker
 from .playback import Playback
 from .session import VoiceSession
 from .turns import TurnDetector, TurnSettings
 from .wavfile import WavSpeaker, wav_frames
+
+#: What a transport delivers: microphone audio and, for push-to-talk, the talk key.
+InputFrame = AudioIn | TalkKeyPressed | TalkKeyReleased
 
 
 class Transport(Protocol):
@@ -35,8 +50,9 @@ class Transport(Protocol):
     #: The rate her audio must be played at (a sound device's), or None for the voice's own.
     output_rate: int | None
 
-    def frames(self) -> AsyncIterator[AudioIn]:
-        """The user's audio as 16 kHz int16 mono frames, until they hang up."""
+    def frames(self) -> AsyncIterator[InputFrame]:
+        """The user's audio as 16 kHz int16 mono frames (and talk-key frames, in order),
+        until they hang up."""
         ...
 
     def event(self, event: dict[str, Any]) -> None:
@@ -47,7 +63,8 @@ class Transport(Protocol):
 def event_for(frame: Frame) -> dict[str, Any] | None:
     """The JSON-able event for a frame leaving the pipeline, if it is one worth telling."""
     if isinstance(frame, Transcript):
-        return {"type": "transcript", "text": frame.text}
+        # An early one (`final` false) may still change; a display can show it greyed.
+        return {"type": "transcript", "text": frame.text, "final": frame.final}
     if isinstance(frame, ReplyText):
         return {"type": "reply", "text": frame.text, "reply_id": frame.reply_id}
     if isinstance(frame, Heard):
@@ -86,10 +103,15 @@ async def talk(
         last = AudioIn(b"")
         async for frame in transport.frames():
             pipeline.put(frame)
-            last = frame
+            if isinstance(frame, AudioIn):
+                last = frame
             if not transport.live:
                 await pipeline.idle()
-        if not transport.live:
+        if transport.live:
+            pipeline.put(Interruption())  # hung up: she stops, and only what was heard is kept
+        else:
+            if detector.key_held:
+                pipeline.put(TalkKeyReleased())  # the file ended: so did the user's turn
             # A file ends where the user stopped: keep the clock going until she is done.
             silence = AudioIn(bytes(len(last.pcm) or 1024), last.sample_rate)
             tail = 0.0

@@ -19,9 +19,10 @@ from voice_fakes import (
 )
 
 from os1.voice.audio import to_pcm
-from os1.voice.conversation import Reply, build_pipeline, converse, converse_files
+from os1.voice.conversation import build_pipeline, converse, converse_files
 from os1.voice.frames import AudioIn, Heard, Interruption, ReplyText, Transcript
 from os1.voice.pipeline import Pipeline, Processor
+from os1.voice.reply import Reply
 from os1.voice.wavfile import write_wav
 
 LONG = "Oh, I see what you mean. Let me think about that for a while. It is a lovely question."
@@ -51,7 +52,9 @@ async def test_a_whole_exchange_from_one_wav_file_to_another(tmp_path):
     out = await converse_files(tmp_path / "q.wav", tmp_path / "a.wav", reply, AmplitudeVAD(),
                                stt, tts)  # fmt: skip
 
-    assert [f.text for f in out if isinstance(f, Transcript)] == ["how are you"]
+    # Early transcripts are told at each pause (not final, so not answered), then the turn.
+    said = [(f.text, f.final) for f in out if isinstance(f, Transcript)]
+    assert said == [("how", False), ("how are you", False), ("how are you", True)]
     # One turn despite the short pause; it holds the speech from its onset (with a lead).
     assert len(stt.heard) == 2 and stt.heard[1].startswith(stt.heard[0])
     assert 1.9 <= len(stt.heard[1]) / 2 / RATE <= 1.9 + 0.15 + 0.5 + 0.07

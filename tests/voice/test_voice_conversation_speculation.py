@@ -11,6 +11,7 @@ from os1.voice.conversation import Recognition
 from os1.voice.frames import (
     AudioIn,
     EndFrame,
+    ReplyText,
     SpeechPaused,
     SpeechResumed,
     SpeechStarted,
@@ -18,6 +19,7 @@ from os1.voice.frames import (
     Transcript,
 )
 from os1.voice.pipeline import Pipeline
+from os1.voice.reply import Reply
 from os1.voice.turns import TurnDetector
 
 TALK = AudioIn(to_pcm(speech(("talk", FRAME / RATE))))
@@ -40,7 +42,7 @@ class GatedRecogniser:
 
 
 def transcripts(pipeline: Pipeline) -> list[str]:
-    return [f.text for f in pipeline.output if isinstance(f, Transcript)]
+    return [f.text for f in pipeline.output if isinstance(f, Transcript) and f.final]
 
 
 async def test_a_pause_starts_recognition_and_the_end_of_turn_uses_that_result():
@@ -87,8 +89,56 @@ async def test_through_the_turn_detector_one_utterance_is_recognised_once_at_the
     frames = [AudioIn(pcm[i : i + FRAME * 2]) for i in range(0, len(pcm), FRAME * 2)]
     recognition = Recognition(stt)
     out = await Pipeline([TurnDetector(AmplitudeVAD()), recognition]).run([*frames, EndFrame()])
-    assert [f.text for f in out if isinstance(f, Transcript)] == ["hello there"]
+    said = [(f.text, f.final) for f in out if isinstance(f, Transcript)]
+    assert said == [("hello there", False), ("hello there", True)]
     assert len(stt.heard) == 1 and recognition.speculative_hits == 1
     # The audio ends at the pause (speech + 200 ms, with the lead), not after the hangover.
     seconds = len(stt.heard[0]) / 2 / RATE
     assert 1.024 + 0.2 <= seconds <= 1.024 + 0.2 + 0.15 + 0.07
+
+
+class Prefetches:
+    """Notes each early transcript the Reply step hands on; answers finals with a fixed text."""
+
+    def __init__(self) -> None:
+        self.early: list[str] = []
+        self.answered: list[str] = []
+
+    async def prefetch(self, text: str) -> None:
+        self.early.append(text)
+
+    async def reply(self, text: str):
+        self.answered.append(text)
+        yield "Fine, thanks."
+
+
+async def test_an_early_transcript_at_a_pause_lets_the_reply_get_ready():
+    seen = Prefetches()
+    reply = Reply(seen.reply, prefetch=seen.prefetch)
+    frames = [SpeechStarted(), SpeechPaused(), Transcript("how are you", final=False)]
+    pipeline = Pipeline([reply])
+    for frame in frames:
+        pipeline.put(frame)
+    await pipeline.idle()
+    assert seen.early == ["how are you"] and seen.answered == []  # ready, not answered
+    pipeline.put(SpeechStopped())
+    pipeline.put(Transcript("how are you"))
+    await pipeline.idle()
+    assert seen.answered == ["how are you"]
+    assert [f.text for f in pipeline.output if isinstance(f, ReplyText)] == ["Fine, thanks."]
+    await pipeline.stop()
+
+
+async def test_talking_on_after_the_pause_drops_the_guess():
+    seen = Prefetches()
+    pipeline = Pipeline([Reply(seen.reply, prefetch=seen.prefetch)])
+    for frame in [SpeechStarted(), SpeechPaused(), Transcript("what should I", final=False)]:
+        pipeline.put(frame)
+    await pipeline.idle()
+    pipeline.put(SpeechResumed())
+    await pipeline.idle()
+    # A late early transcript (it was on its way when the user went on) is not used.
+    pipeline.put(Transcript("what should", final=False))
+    await pipeline.idle()
+    assert seen.early == ["what should I", ""]
+    await pipeline.stop()

@@ -13,6 +13,7 @@ from os1.persona import Persona, Profile
 from os1.testing import ScriptedModel
 from os1.voice.audio import to_pcm
 from os1.voice.engines import Engines
+from os1.voice.reply import ACKNOWLEDGEMENTS
 from os1.voice.session import SORRY_MODEL, SORRY_UNHEARD, answer_file, engines_for
 from os1.voice.wavfile import WavError, read_wav, write_wav
 
@@ -27,6 +28,12 @@ def fakes(*heard: str) -> tuple[Engines, ToneSynthesiser]:
     return Engines(AmplitudeVAD(), ScriptedRecogniser(heard), tts), tts
 
 
+def answered(tts: ToneSynthesiser) -> list[str]:
+    """What she was asked to say, less the acknowledgements prepared at the start."""
+    assert tts.spoken[: len(ACKNOWLEDGEMENTS)] == list(ACKNOWLEDGEMENTS)
+    return tts.spoken[len(ACKNOWLEDGEMENTS) :]
+
+
 async def test_one_exchange_from_file_to_file(
     tmp_path: Path, companion: Companion, model: ScriptedModel
 ) -> None:
@@ -38,7 +45,7 @@ async def test_one_exchange_from_file_to_file(
     assert (summary.transcript, summary.reply) == ("how are you", "I'm well, thank you. And you?")
     assert summary.heard == summary.reply and not summary.interrupted and summary.error is None
     assert {"recognition", "first_text", "first_audio", "total"} <= set(summary.timings)
-    assert tts.spoken == ["I'm well, thank you.", "And you?"]
+    assert answered(tts) == ["I'm well, thank you.", "And you?"]
     samples, rate = read_wav(tmp_path / "a.wav")
     assert rate == 16000 and samples.size == 6 * 3200  # six words of tone
     rows = await companion.history("theo")
@@ -74,7 +81,7 @@ async def test_no_speech_gets_asked_again_and_reported(
     summary = await answer_file(companion, "theo", silent, tmp_path / "a.wav", engines=engines)
     assert (summary.transcript, summary.reply) == ("", SORRY_UNHEARD)
     assert summary.error is not None and "no speech" in summary.error
-    assert tts.spoken == [SORRY_UNHEARD]
+    assert answered(tts) == [SORRY_UNHEARD]
     assert read_wav(tmp_path / "a.wav")[0].size > 0
     assert await companion.history("theo") == []
 
@@ -91,13 +98,14 @@ async def test_an_unreadable_file_fails_before_anything_runs(
 
 
 async def test_the_engines_follow_the_voice_chosen_in_the_interview(companion: Companion) -> None:
-    def mismatch(engines: Engines) -> list[str]:
-        return [n for n in engines.notes if "the chosen voice is" in n]
+    async def speaker_for(voice: str | None) -> str:
+        if voice is not None:
+            persona = Persona.from_dict({"name": "Sam", "voice": voice})
+            await companion.save_persona("theo", persona, Profile.from_dict({}))
+        return type((await engines_for(companion, "theo")).synthesiser).__name__
 
-    assert "neutral" in mismatch(await engines_for(companion, "theo"))[0]  # before the interview
-    await companion.save_persona("theo", Persona.from_dict({"name": "Sam", "voice": "male"}),
-                                 Profile.from_dict({}))  # fmt: skip
-    assert mismatch(await engines_for(companion, "theo")) == []
-    await companion.save_persona("theo", Persona.from_dict({"name": "Sam", "voice": "female"}),
-                                 Profile.from_dict({}))  # fmt: skip
-    assert "female" in mismatch(await engines_for(companion, "theo"))[0]
+    assert await speaker_for(None) == "KokoroSynthesiser"  # before the interview: neutral
+    assert await speaker_for("male") == "PiperSynthesiser"
+    assert await speaker_for("female") == "KokoroSynthesiser"
+    notes = (await engines_for(companion, "theo")).notes
+    assert any("female voice is Kokoro's" in n for n in notes)

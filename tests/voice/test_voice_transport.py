@@ -147,7 +147,7 @@ def test_os1_voice_serve_listens_on_loopback_and_takes_a_conversation(tmp_path: 
         assert server.stdout is not None
         line = server.stdout.readline()
         assert line.startswith("Listening for voice on ws://127.0.0.1:"), line
-        assert "for theo only" in line
+        assert "as theo without a token from this machine" in line
         url = line.split()[4]
 
         async def hello() -> dict[str, Any]:

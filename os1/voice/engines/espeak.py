@@ -25,6 +25,29 @@ def espeak_program() -> str | None:
     return shutil.which("espeak-ng")
 
 
+async def run_espeak(program: str, args: list[str], text: str, failed: str) -> bytes:
+    """Run espeak-ng (a separate program: it is GPL) on `text`; its output, or
+    `SynthesisError` saying `failed` and why. Cancelling stops the program."""
+    proc = await asyncio.create_subprocess_exec(
+        program,
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await proc.communicate(text.encode())
+    finally:
+        if proc.returncode is None:  # cancelled mid-run: stop the program
+            proc.kill()
+            await asyncio.shield(proc.wait())
+    if proc.returncode != 0:
+        raise SynthesisError(
+            f"{failed} ({proc.returncode}): {err.decode(errors='replace').strip()[:300]}"
+        )
+    return out
+
+
 def wav_pcm(wav: bytes) -> tuple[bytes, int]:
     """The PCM and rate of espeak-ng's WAV output (its header sizes are placeholders)."""
     if wav[:4] != b"RIFF" or wav[8:12] != b"WAVE":
@@ -69,30 +92,13 @@ class EspeakSynthesiser:
     async def synthesize(self, text: str) -> AsyncIterator[tuple[bytes, int]]:
         """int16 mono PCM and its sample rate, one chunk per sentence."""
         for sentence in split_sentences(text):
-            proc = await asyncio.create_subprocess_exec(
+            wav = await run_espeak(
                 self.program,
-                "--stdout",
-                "-v",
-                self.voice,
-                "-s",
-                str(self.words_per_minute),
-                "-p",
-                str(self.pitch),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            try:
-                wav, err = await proc.communicate(sentence.encode())
-            finally:
-                if proc.returncode is None:  # cancelled mid-sentence: stop the program
-                    proc.kill()
-                    await asyncio.shield(proc.wait())
-            if proc.returncode != 0:
-                raise SynthesisError(
-                    f"espeak-ng failed ({proc.returncode}): "
-                    f"{err.decode(errors='replace').strip()[:300]}"
-                )
+                ["--stdout", "-v", self.voice, "-s", str(self.words_per_minute),
+                 "-p", str(self.pitch)],
+                sentence,
+                "espeak-ng failed",
+            )  # fmt: skip
             pcm, rate = wav_pcm(wav)
             if pcm:
                 yield pcm, rate

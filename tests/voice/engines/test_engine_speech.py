@@ -10,6 +10,7 @@ import pytest
 
 from os1.voice.engines import (
     EspeakSynthesiser,
+    KokoroSynthesiser,
     PiperSynthesiser,
     SileroVad,
     SphinxRecogniser,
@@ -94,9 +95,14 @@ def test_engine_defaults_pick_the_best_installed_and_say_so(tmp_path: Path) -> N
     vad, recogniser, synthesiser = engines
     assert isinstance(vad, SileroVad) and vad.frame_size == 512
     assert isinstance(recogniser, WhisperRecogniser)
-    assert isinstance(synthesiser, PiperSynthesiser)
-    assert "joe (male)" in engines.describe()
-    assert "joe" not in " ".join(default_engines("male").notes)
+    assert isinstance(synthesiser, KokoroSynthesiser)  # her female voice
+    assert "Kokoro" in engines.describe() and "accent" in engines.describe()
+    assert isinstance(default_engines("neutral").synthesiser, KokoroSynthesiser)
+    male = default_engines("male")
+    assert isinstance(male.synthesiser, PiperSynthesiser) and male.notes == []
+    # Another Piper voice given by path wins over Kokoro (joe's path stands in for one here).
+    given = default_engines("female", piper_voice=male.synthesiser.model)
+    assert isinstance(given.synthesiser, PiperSynthesiser)
 
 
 def test_engine_defaults_fall_back_honestly(tmp_path: Path) -> None:
