@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from itertools import groupby
 
 import numpy as np
@@ -11,7 +11,6 @@ import pytest
 from voice_fakes import ListSpeaker, ToneSynthesiser
 
 from os1.voice.audio import to_float
-from os1.voice.engines import PiperSynthesiser, WhisperRecogniser
 from os1.voice.expression import (
     EXPRESSIVE_HINT,
     LAUGH_TEXT,
@@ -304,18 +303,6 @@ def test_expression_a_sigh_is_a_quiet_breath_in_then_a_longer_one_out() -> None:
 # --- With the real engines -----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def piper() -> Iterator[PiperSynthesiser]:
-    synth = PiperSynthesiser()
-    yield synth
-    synth.close()
-
-
-@pytest.fixture(scope="module")
-def whisper() -> WhisperRecogniser:
-    return WhisperRecogniser()
-
-
 async def test_expression_piper_laughs_and_sighs_and_never_says_so(piper, whisper) -> None:
     # What the sentence splitter hands on once it marks directions (see mark_directions).
     chunks = [
@@ -336,10 +323,12 @@ async def test_expression_piper_laughs_and_sighs_and_never_says_so(piper, whispe
     assert {f.sample_rate for f in audio} == {22050}
     assert 0.95 < len(breath) / 2 / 22050 < 1.1
     assert 0.01 < rms(breath) < rms(speech) / 2  # there, and quieter than her words
-    assert "ha ha" in " ".join(words(await whisper.transcribe(laugh, 22050)))
+    # Piper's voice varies a little each time: the laugh is heard as "ha ha", "haha", "aha"…
+    laughing = re.compile(r"a?(ha)+h?")
+    assert any(laughing.fullmatch(w) for w in words(await whisper.transcribe(laugh, 22050)))
     heard = await whisper.transcribe(b"".join(f.pcm for f in audio), 22050)
     # Read out, "laughs That is so funny" is heard as "Last set is so funny".
-    plain = " ".join(w for w in words(heard) if w not in ("ha", "haha"))  # the laugh, if heard
+    plain = " ".join(w for w in words(heard) if not laughing.fullmatch(w))  # the laugh, if heard
     assert "i know how that feels that is so funny i love it" in plain, heard
     assert not re.search(r"laugh|sigh|asterisk", heard.lower()), heard
 

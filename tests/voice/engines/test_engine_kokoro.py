@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from os1.voice.engines import WhisperRecogniser
 from os1.voice.engines.kokoro import SAMPLE_RATE, KokoroSynthesiser, kokoro_available
 
 pytestmark = pytest.mark.skipif(
@@ -21,11 +20,6 @@ def female() -> Iterator[KokoroSynthesiser]:
     synth = KokoroSynthesiser("female")
     yield synth
     synth.close()
-
-
-@pytest.fixture(scope="module")
-def whisper() -> WhisperRecogniser:
-    return WhisperRecogniser()
 
 
 async def speak(synth: KokoroSynthesiser, text: str) -> list[bytes]:

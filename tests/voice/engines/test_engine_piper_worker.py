@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,6 @@ LONG = (
     "I could remind you at eight o'clock, if you would like that, or a little later on. "
     "And if it goes badly, we can talk it through together afterwards, for as long as you want."
 )
-
-
-@pytest.fixture(scope="module")
-def piper() -> Iterator[PiperSynthesiser]:
-    synth = PiperSynthesiser()
-    yield synth
-    synth.close()
 
 
 async def collect(synth: PiperSynthesiser, text: str) -> list[bytes]:

@@ -8,7 +8,6 @@ time (Piper's voice varies a little from run to run).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +23,6 @@ from os1.voice.turns import TurnDetector, TurnSettings
 RATE = 16000
 FINISHED = "Can you remind me to call my sister tomorrow morning?"
 UNFINISHED = "I was thinking that maybe we could"
-
-
-@pytest.fixture(scope="module")
-def piper() -> Iterator[PiperSynthesiser]:
-    synth = PiperSynthesiser()
-    yield synth
-    synth.close()
 
 
 @pytest.fixture(scope="module")

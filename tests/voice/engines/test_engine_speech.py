@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,6 @@ from os1.voice.engines import (
     WhisperRecogniser,
     default_engines,
 )
-
-
-@pytest.fixture(scope="module")
-def piper() -> Iterator[PiperSynthesiser]:
-    synth = PiperSynthesiser()
-    yield synth
-    synth.close()
-
-
-@pytest.fixture(scope="module")
-def whisper() -> WhisperRecogniser:
-    return WhisperRecogniser()
 
 
 async def speak(synth: object, text: str) -> tuple[list[bytes], int]:
