@@ -68,33 +68,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import describe, median, table
+from voice_rig import BLOCK, RATE, Marks, Microphone, Observer, TimedSpeaker, make_clips
 
 from os1.companion import Companion
 from os1.config import load_config
 from os1.persona import Persona, Profile
 from os1.testing import ScriptedModel
-from os1.voice.audio import resample, to_float, to_pcm
+from os1.voice.audio import to_pcm
 from os1.voice.conversation import Recognition, build_pipeline
-from os1.voice.engines import EspeakSynthesiser, PiperSynthesiser, default_engines
+from os1.voice.engines import PiperSynthesiser, default_engines
 from os1.voice.expression import hint
 from os1.voice.frames import (
-    AudioIn,
-    AudioOut,
-    Duck,
-    Frame,
-    Interruption,
-    ReplyText,
-    SpeechStarted,
-    SpeechStopped,
     Transcript,
 )
-from os1.voice.pipeline import Pipeline, Processor
+from os1.voice.pipeline import Pipeline
 from os1.voice.session import ACKNOWLEDGE_MS
 from os1.voice.synthesis import Synthesis
 from os1.voice.turns import TurnSettings
 
-RATE = 16000
-BLOCK = 512  # microphone block: 32 ms, Silero's frame
 LEAD_S = 0.4  # silence before each utterance
 TURN_TIMEOUT_S = 20.0  # after the last syllable, give up on a turn
 TARGET_S = 1.0
@@ -111,13 +102,6 @@ UTTERANCES = [
     "I can't sleep. Can we talk for a while?",
     "My sister called me this morning and we had a fight.",
 ]
-# (label, engine, option): Piper length scale, or espeak voice choice
-VOICES: list[tuple[str, str, Any]] = [
-    ("Piper joe", "piper", None),
-    ("espeak-ng female", "espeak", "female"),
-    ("Piper joe slow", "piper", 1.2),
-    ("espeak-ng male", "espeak", "male"),
-]
 INTERJECTIONS = [
     "Wait, hold on a second.",
     "Sorry, can I say something?",
@@ -132,117 +116,6 @@ STORY = (
     "He watched it for hours, and at dawn he rowed out to find it."
 )
 SCRIPTED_REPLY = "Oh, that sounds like a lot. Tell me more about it, I'm listening."
-
-
-# --- test audio ---------------------------------------------------------------------------
-
-
-def trim(samples: np.ndarray, floor_db: float = 40.0) -> np.ndarray:
-    """The speech only: from the first to the last 10 ms window within `floor_db` of the peak."""
-    win = RATE // 100
-    n = samples.size // win
-    energy = (samples[: n * win].reshape(n, win) ** 2).mean(axis=1)
-    db = 10 * np.log10(energy + 1e-12)
-    loud = np.flatnonzero(db >= db.max() - floor_db)
-    return samples[loud[0] * win : (loud[-1] + 1) * win].astype(np.float32)
-
-
-async def synthesise(tts: Any, text: str) -> np.ndarray:
-    parts: list[np.ndarray] = []
-    async for pcm, rate in tts.synthesize(text):
-        parts.append(resample(to_float(pcm), rate, RATE))
-    return trim(np.concatenate(parts))
-
-
-async def make_clips(piper: PiperSynthesiser, texts: list[str]) -> list[tuple[str, np.ndarray]]:
-    """Each text spoken by the next voice in turn: (voice label, trimmed 16 kHz audio)."""
-    espeak = {"female": EspeakSynthesiser("female"), "male": EspeakSynthesiser("male")}
-    clips = []
-    for i, text in enumerate(texts):
-        label, engine, option = VOICES[i % len(VOICES)]
-        if engine == "piper":
-            piper.length_scale = option  # a per-request setting of the worker
-            try:
-                audio = await synthesise(piper, text)
-            finally:
-                piper.length_scale = None
-        else:
-            audio = await synthesise(espeak[option], text)
-        clips.append((label, audio))
-    return clips
-
-
-# --- instrumentation ------------------------------------------------------------------------
-
-
-@dataclass
-class Marks:
-    """Wall-clock times (time.monotonic) of what one trial saw."""
-
-    started: list[float] = field(default_factory=list)
-    stopped: list[float] = field(default_factory=list)
-    transcript: tuple[float, str] | None = None
-    first_chunk: tuple[float, str] | None = None  # the answer's (not an acknowledgement)
-    answer_key: tuple[int, int] | None = None
-    answer_audio: float | None = None  # its first audio reaches playback
-    first_audio: float | None = None  # anything's first audio reaches playback
-    ack: str | None = None
-    interruption: float | None = None
-    ducked: float | None = None
-    first_play: float | None = None
-    cleared: float | None = None
-    played_after_clear: bool = False
-
-    def on_output(self, frame: Frame) -> None:
-        now = time.monotonic()
-        if isinstance(frame, SpeechStarted):
-            self.started.append(now)
-        elif isinstance(frame, SpeechStopped):
-            self.stopped.append(now)
-        elif isinstance(frame, Transcript) and frame.final and self.transcript is None:
-            self.transcript = (now, frame.text)
-        elif isinstance(frame, Interruption) and self.interruption is None:
-            self.interruption = now
-        elif isinstance(frame, Duck) and frame.gain < 1.0 and self.ducked is None:
-            self.ducked = now
-
-
-class Observer(Processor):
-    """Just before playback: notes the answer's first chunk, and when its audio arrives."""
-
-    def __init__(self, marks: Marks) -> None:
-        super().__init__()
-        self.marks = marks
-
-    async def process(self, frame: Frame) -> None:
-        now, m = time.monotonic(), self.marks
-        if isinstance(frame, ReplyText):
-            if frame.acknowledgement:
-                m.ack = m.ack or frame.text
-            elif m.first_chunk is None:
-                m.first_chunk, m.answer_key = (now, frame.text), (frame.reply_id, frame.index)
-        elif isinstance(frame, AudioOut):
-            m.first_audio = m.first_audio or now
-            if m.answer_audio is None and m.answer_key == (frame.reply_id, frame.index):
-                m.answer_audio = now
-        await self.push(frame)
-
-
-class TimedSpeaker:
-    """A speaker that plays nowhere, noting her first samples out and the barge-in clear."""
-
-    def __init__(self) -> None:
-        self.marks = Marks()
-
-    async def play(self, pcm: bytes, sample_rate: int) -> None:
-        if self.marks.first_play is None:
-            self.marks.first_play = time.monotonic()
-        if self.marks.cleared is not None:
-            self.marks.played_after_clear = True
-
-    async def clear(self) -> None:
-        if self.marks.cleared is None:
-            self.marks.cleared = time.monotonic()
 
 
 @dataclass
@@ -300,30 +173,6 @@ class Variant:
         if not self.head_start:
             return None
         return lambda text: self.companion.prefetch("bench", text, style=self.style)
-
-
-class Microphone:
-    """Hands the pipeline block k of `audio` (then silence) at t0 + (k+1) x 32 ms."""
-
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
-        self.audio = np.zeros(0, np.float32)
-        self.t0 = time.monotonic()
-        self.k = 0
-        self.late = 0.0  # the worst lateness of a block (the event loop was busy)
-
-    def block_time(self, k: int) -> float:
-        return self.t0 + k * BLOCK / RATE
-
-    async def tick(self) -> None:
-        due = self.block_time(self.k + 1)
-        await asyncio.sleep(max(0.0, due - time.monotonic()))
-        self.late = max(self.late, time.monotonic() - due)
-        start = self.k * BLOCK
-        block = self.audio[start : start + BLOCK]
-        block = np.concatenate([block, np.zeros(BLOCK - block.size, np.float32)])
-        self.pipeline.put(AudioIn(to_pcm(block), RATE))
-        self.k += 1
 
 
 # --- 1. voice-to-voice latency ------------------------------------------------------------
