@@ -33,14 +33,16 @@ from .sentences import speakable
 
 #: For the system prompt of a spoken conversation, with expressiveness on.
 EXPRESSIVE_HINT = (
-    "You are speaking aloud. When you genuinely feel it, and only then, you may laugh "
+    "You are speaking aloud: keep each reply short, two or three sentences, as people do "
+    "when they talk. When you genuinely feel it, and only then, you may laugh "
     "(write *laughs*), sigh (*sighs*) or pause (...); use them sparingly, at most once or "
     "twice in a reply. They are heard as sounds. Write no other stage directions, and no "
     "markdown, lists or emoji."
 )
 #: For the system prompt of a spoken conversation, with expressiveness off.
 PLAIN_HINT = (
-    "You are speaking aloud: write only the words to be said, with no stage directions "
+    "You are speaking aloud: keep each reply short, two or three sentences, as people do "
+    "when they talk. Write only the words to be said, with no stage directions "
     "such as *laughs* or *sighs*, and no markdown, lists or emoji."
 )
 #: What a synthesiser says for a laugh: Piper's joe voice says this one as a laugh.

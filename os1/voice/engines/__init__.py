@@ -56,7 +56,10 @@ class Engines:
             f"speech: {self.synthesiser.description}",
         ]
         if self.end_of_turn is not None:
-            lines.append(f"end of turn: {self.end_of_turn.description}")
+            lines.append(
+                f"end of turn, with `os1 voice settings smart_turn=on`: "
+                f"{self.end_of_turn.description}"
+            )
         return "\n".join(lines + [f"note: {n}" for n in self.notes])
 
 
@@ -105,8 +108,8 @@ def default_engines(
         synthesiser: Any = KokoroSynthesiser(voice_choice)
         notes.append(
             f"her {voice_choice} voice is Kokoro's (a Japanese voice reading English, with "
-            "an accent: no English one ships in a package); her first words take a few "
-            "hundred milliseconds longer than with Piper's joe"
+            "an accent: no English one ships in a package); on two cores her first words "
+            "come about half a second later than with Piper's joe (the male voice)"
         )
     elif piper_available(piper_voice):
         synthesiser = PiperSynthesiser(piper_voice)
