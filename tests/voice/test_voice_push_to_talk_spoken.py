@@ -107,7 +107,10 @@ async def test_a_question_asked_with_the_key_held_is_answered_and_the_rest_ignor
 
         (transcript,) = transport.of("transcript")
         heard = set(words(transcript["text"]))
-        assert {"tell", "me", "about", "sea"} <= heard, transcript
+        # (Piper's voice varies a little each time: "sea" has been heard as "seat".)
+        assert {"tell", "me", "about"} <= heard and any(w.startswith("sea") for w in heard), (
+            transcript
+        )
         assert not heard & {"weather", "terrible", "today"}, transcript
         assert words(" ".join(e["text"] for e in transport.of("reply"))) == words(ANSWER)
         (said,) = transport.of("heard")
