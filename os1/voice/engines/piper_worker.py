@@ -6,7 +6,8 @@ Piper (`piper-tts`) is GPL-3.0, so OS1 (Apache-2.0) never imports it: it runs on
 Protocol, both ways: a 4-byte big-endian length, a UTF-8 JSON header of that length, then
 `header["pcm_bytes"]` bytes of raw audio where the header has that key.
 
-- to the worker: {"type": "speak", "id": n, "text": "...", "length_scale": 1.0}
+- to the worker: {"type": "speak", "id": n, "text": "...", "length_scale": 1.0} (and
+  optionally "noise_scale", "noise_w_scale": 0 says it the same way every time)
   and {"type": "cancel", "id": n} (the rest of request n is dropped after the sentence
   being computed).
 - from the worker: {"type": "ready", "sample_rate": r} once the voice is loaded and warm;
@@ -104,7 +105,11 @@ def main() -> None:
     while (req := requests.get()) is not None:
         rid = int(req["id"])
         try:
-            config = SynthesisConfig(length_scale=req.get("length_scale"))
+            config = SynthesisConfig(
+                length_scale=req.get("length_scale"),
+                noise_scale=req.get("noise_scale"),
+                noise_w_scale=req.get("noise_w_scale"),
+            )
             chunks = iter(() if rid in cancelled else voice.synthesize(req["text"], config))
             for chunk in chunks:
                 if rid in cancelled:

@@ -99,3 +99,16 @@ def test_engine_defaults_fall_back_honestly(tmp_path: Path) -> None:
     assert engines.synthesiser.voice == "en-us+m3"
     text = engines.describe()
     assert "pocketsphinx" in text and "robotic" in text
+
+
+async def test_engine_piper_without_variation_says_it_the_same_way_every_time(piper) -> None:
+    async def say(synth: PiperSynthesiser) -> bytes:
+        return b"".join([pcm async for pcm, _ in synth.synthesize("Good morning, Theo.")])
+
+    assert not piper.variation and await say(piper) == await say(piper)
+    lively = PiperSynthesiser()  # as she speaks: a little different each time, as people do
+    try:
+        takes = {await say(lively) for _ in range(3)}
+    finally:
+        await lively.aclose()
+    assert len(takes) > 1
