@@ -7,14 +7,13 @@ the clock: when quiet hours end, when the briefing is due, when the check-ins fa
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from dataclasses import asdict, dataclass, fields, replace
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..config import ConfigError, _valid_zone
+from ..config import _valid_zone
+from ..user_settings import SettingsDocument, switch
 
 
 class SettingsError(ValueError):
@@ -84,9 +83,7 @@ class SchedulerSettings:
         return start, [start + span * (k + 0.5) / n for k in range(n)]
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["channels"] = list(self.channels)
-        return data
+        return DOCUMENT.to_dict(self)
 
 
 def _hhmm(text: str) -> time:
@@ -111,14 +108,7 @@ def _typed(name: str, value: Any) -> Any:
         _hhmm(str(value))
         return str(value)
     if name == "initiative":
-        if isinstance(value, bool):
-            return value
-        text = str(value).lower()
-        if text in ("on", "yes", "true", "1"):
-            return True
-        if text in ("off", "no", "false", "0"):
-            return False
-        raise SettingsError(f"initiative must be on or off, not {value!r}")
+        return switch(name, value, SettingsError)
     if name == "checkins_per_day":
         try:
             number = int(value)
@@ -141,41 +131,8 @@ def _typed(name: str, value: Any) -> Any:
     return None if value in (None, "") else str(value)
 
 
-def from_dict(data: dict[str, Any]) -> SchedulerSettings:
-    known = {f.name for f in fields(SchedulerSettings)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise SettingsError(
-            f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
-    return SchedulerSettings(**{k: _typed(k, v) for k, v in data.items()})
-
-
-def load(c: sqlite3.Connection, user: str) -> SchedulerSettings:
-    row = c.execute("SELECT settings FROM scheduler_settings WHERE user_id = ?", (user,)).fetchone()
-    if row is None:
-        return SchedulerSettings()
-    try:
-        return from_dict(json.loads(row[0]))
-    except (ValueError, ConfigError):
-        return SchedulerSettings()  # never let a damaged row stop reminders
-
-
-def save(c: sqlite3.Connection, user: str, settings: SchedulerSettings) -> None:
-    now = datetime.now(UTC).isoformat()
-    c.execute("INSERT OR IGNORE INTO users (id, created_at) VALUES (?, ?)", (user, now))
-    c.execute(
-        "INSERT INTO scheduler_settings (user_id, settings, updated_at) VALUES (?, ?, ?) "
-        "ON CONFLICT(user_id) DO UPDATE SET settings = excluded.settings, "
-        "updated_at = excluded.updated_at",
-        (user, json.dumps(settings.to_dict()), now),
-    )
-
-
-def change(c: sqlite3.Connection, user: str, **changes: Any) -> SchedulerSettings:
-    """Set some settings (validated), keep the others; returns the new settings."""
-    current = load(c, user)
-    checked = from_dict({**current.to_dict(), **changes})
-    updated = replace(current, **{k: getattr(checked, k) for k in changes})
-    save(c, user, updated)
-    return updated
+DOCUMENT = SettingsDocument(SchedulerSettings, "scheduler_settings", _typed, SettingsError)
+from_dict = DOCUMENT.from_dict
+load = DOCUMENT.load  # a damaged row reads as the defaults: it never stops reminders
+save = DOCUMENT.save
+change = DOCUMENT.change

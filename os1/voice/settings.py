@@ -8,11 +8,10 @@ override them for that session (`os1 voice --mode earpiece`).
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from dataclasses import asdict, dataclass, fields, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any, Literal
+
+from ..user_settings import SettingsDocument, switch
 
 Mode = Literal["speaker", "earpiece"]
 MODES: tuple[Mode, ...] = ("speaker", "earpiece")
@@ -39,18 +38,7 @@ class VoiceSettings:
     by default: on synthesised speech it took 5 of 12 finished statements for unfinished."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _boolean(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("on", "yes", "true", "1"):
-        return True
-    if text in ("off", "no", "false", "0"):
-        return False
-    raise VoiceSettingsError(f"{name} must be on or off, not {value!r}")
+        return DOCUMENT.to_dict(self)
 
 
 def _typed(name: str, value: Any) -> Any:
@@ -59,40 +47,12 @@ def _typed(name: str, value: Any) -> Any:
         if text not in MODES:
             raise VoiceSettingsError(f"mode must be {' or '.join(MODES)}, not {value!r}")
         return text
-    return _boolean(name, value)
+    return switch(name, value, VoiceSettingsError)
 
 
-def from_dict(data: dict[str, Any]) -> VoiceSettings:
-    known = {f.name for f in fields(VoiceSettings)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise VoiceSettingsError(
-            f"unknown voice setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
-    return VoiceSettings(**{k: _typed(k, v) for k, v in data.items()})
-
-
-def load(c: sqlite3.Connection, user: str) -> VoiceSettings:
-    row = c.execute("SELECT settings FROM voice_settings WHERE user_id = ?", (user,)).fetchone()
-    if row is None:
-        return VoiceSettings()
-    try:
-        return from_dict(json.loads(row[0]))
-    except (ValueError, TypeError):
-        return VoiceSettings()  # a damaged row must not silence her
-
-
-def change(c: sqlite3.Connection, user: str, **changes: Any) -> VoiceSettings:
-    """Set some settings (validated), keep the others; returns the new settings."""
-    current = load(c, user)
-    checked = from_dict({**current.to_dict(), **changes})
-    updated = replace(current, **{k: getattr(checked, k) for k in changes})
-    now = datetime.now(UTC).isoformat()
-    c.execute("INSERT OR IGNORE INTO users (id, created_at) VALUES (?, ?)", (user, now))
-    c.execute(
-        "INSERT INTO voice_settings (user_id, settings, updated_at) VALUES (?, ?, ?) "
-        "ON CONFLICT(user_id) DO UPDATE SET settings = excluded.settings, "
-        "updated_at = excluded.updated_at",
-        (user, json.dumps(updated.to_dict()), now),
-    )
-    return updated
+DOCUMENT = SettingsDocument(
+    VoiceSettings, "voice_settings", _typed, VoiceSettingsError, "voice setting"
+)
+from_dict = DOCUMENT.from_dict
+load = DOCUMENT.load  # a damaged row reads as the defaults: it must not silence her
+change = DOCUMENT.change

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from speech import quiet, spoken
 from voice_fakes import ListSpeaker
 
 from os1.actions import Effect, Tool, ToolContext, ToolResult
@@ -18,7 +19,7 @@ from os1.companion import Companion
 from os1.config import Config
 from os1.models.base import ToolCall
 from os1.testing import ScriptedModel
-from os1.voice.audio import pcm_at, to_pcm
+from os1.voice.audio import to_pcm
 from os1.voice.conversation import converse
 from os1.voice.engines import Engines, PiperSynthesiser, SileroVad, WhisperRecogniser
 from os1.voice.frames import AudioIn, Heard, Transcript
@@ -283,31 +284,19 @@ async def test_incognito_decides_but_stores_no_turns(
 RATE, FRAME = 16000, 512
 
 
-async def test_a_spoken_yes_adds_the_event(companion: Companion) -> None:
+async def test_a_spoken_yes_adds_the_event(companion: Companion, piper: PiperSynthesiser) -> None:
     """Real engines: Piper speaks both of the user's turns, Silero hears them, Whisper
     transcribes them; her question is played to its end before the user says yes."""
-    piper = PiperSynthesiser(variation=False)  # the same words sound the same every run
-    try:
+    # "Please" first: a bare "Put" at the very start was once heard as "Hood".
+    ask = await spoken(piper, "Please p" + LUNCH[1:])
+    yes = await spoken(piper, "Yes, please.")
+    # Her question takes about six seconds to say; the user answers after it.
+    audio = np.concatenate([quiet(0.5), ask, quiet(10.0), yes, quiet(1.0)])
+    pcm = to_pcm(np.concatenate([audio, np.zeros(-audio.size % FRAME, np.float32)]))
+    frames = [AudioIn(pcm[i : i + FRAME * 2]) for i in range(0, len(pcm), FRAME * 2)]
 
-        async def spoken(text: str) -> np.ndarray:
-            chunks = [pcm_at(pcm, rate, RATE) async for pcm, rate in piper.synthesize(text)]
-            return np.concatenate(chunks)
-
-        def quiet(seconds: float) -> np.ndarray:
-            return np.zeros(int(seconds * RATE), np.float32)
-
-        # "Please" first: Piper's voice varies a little each time, and a bare "Put" at
-        # the very start was once heard as "Hood".
-        ask, yes = await spoken("Please p" + LUNCH[1:]), await spoken("Yes, please.")
-        # Her question takes about six seconds to say; the user answers after it.
-        audio = np.concatenate([quiet(0.5), ask, quiet(10.0), yes, quiet(1.0)])
-        pcm = to_pcm(np.concatenate([audio, np.zeros(-audio.size % FRAME, np.float32)]))
-        frames = [AudioIn(pcm[i : i + FRAME * 2]) for i in range(0, len(pcm), FRAME * 2)]
-
-        session = VoiceSession(companion, "theo", Engines(SileroVad(), WhisperRecogniser(), piper))
-        out = await converse(session.pipeline(ListSpeaker(), pad_silence=True), frames)
-    finally:
-        await piper.aclose()
+    session = VoiceSession(companion, "theo", Engines(SileroVad(), WhisperRecogniser(), piper))
+    out = await converse(session.pipeline(ListSpeaker(), pad_silence=True), frames)
 
     transcripts = [f.text for f in out if isinstance(f, Transcript) and f.final]
     assert len(transcripts) == 2 and "lunch" in transcripts[0].lower(), transcripts

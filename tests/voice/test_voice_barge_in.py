@@ -7,15 +7,13 @@ playback must stop within a moment, and the stored reply must be only the words 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import numpy as np
-import pytest
+from speech import rms, spoken
 
 from os1.companion import Companion
 from os1.config import Config
 from os1.testing import ScriptedModel
-from os1.voice.audio import pcm_at, to_pcm
+from os1.voice.audio import to_pcm
 from os1.voice.conversation import converse
 from os1.voice.engines import (
     Engines,
@@ -53,25 +51,6 @@ class RecordingSpeaker:
     def seconds(self, start: float, end: float) -> np.ndarray:
         samples = np.frombuffer(bytes(self.pcm), dtype="<i2").astype(np.float32) / 32768
         return samples[int(start * OUT_RATE) : int(end * OUT_RATE)]
-
-
-async def spoken(synth: object, text: str) -> np.ndarray:
-    chunks: list[np.ndarray] = []
-    stream: AsyncIterator[tuple[bytes, int]] = synth.synthesize(text)  # type: ignore[attr-defined]
-    async for pcm, rate in stream:
-        chunks.append(pcm_at(pcm, rate, RATE))
-    return np.concatenate(chunks)
-
-
-def rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(x**2))) if x.size else 0.0
-
-
-@pytest.fixture
-async def piper() -> AsyncIterator[PiperSynthesiser]:
-    synth = PiperSynthesiser(variation=False)  # the same words sound the same every run
-    yield synth
-    await synth.aclose()
 
 
 async def test_barge_in_stops_her_and_history_keeps_only_what_was_heard(

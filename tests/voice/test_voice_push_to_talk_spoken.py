@@ -7,18 +7,17 @@ them, a real Companion with a scripted model answers, and Piper speaks her answe
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
+from speech import quiet, spoken, words
 
 from os1.companion import Companion
 from os1.config import Config
 from os1.testing import ScriptedModel
-from os1.voice.audio import pcm_at, to_pcm
+from os1.voice.audio import to_pcm
 from os1.voice.engines import (
     Engines,
     EspeakSynthesiser,
@@ -39,18 +38,6 @@ STORY = (
     "the stairs and lit the lamp for the ships. One stormy night a small boat came close to "
     "the rocks, and she rang the bell as loud as she could."
 )
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower())
-
-
-async def spoken(synth: Any, text: str) -> np.ndarray:
-    return np.concatenate([pcm_at(pcm, rate, RATE) async for pcm, rate in synth.synthesize(text)])
-
-
-def quiet(seconds: float) -> np.ndarray:
-    return np.zeros(int(seconds * RATE), np.float32)
 
 
 class KeyedFile:
@@ -77,13 +64,6 @@ class KeyedFile:
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["type"] == kind and e.get("final", True)]
-
-
-@pytest.fixture
-async def piper() -> AsyncIterator[PiperSynthesiser]:
-    synth = PiperSynthesiser(variation=False)  # the same words sound the same every run
-    yield synth
-    await synth.aclose()
 
 
 async def test_a_question_asked_with_the_key_held_is_answered_and_the_rest_ignored(

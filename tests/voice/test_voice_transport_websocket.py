@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import numpy as np
 import pytest
+from speech import spoken, words
 from voice_fakes import AmplitudeVAD, ScriptedRecogniser, ToneSynthesiser
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -29,7 +29,7 @@ from os1.config import Config
 from os1.persona import Persona, Profile
 from os1.testing import ScriptedModel
 from os1.voice import settings as voice_settings
-from os1.voice.audio import pcm_at, to_pcm
+from os1.voice.audio import to_pcm
 from os1.voice.engines import (
     Engines,
     EspeakSynthesiser,
@@ -49,15 +49,6 @@ STORY = (
     "the rocks, and she rang the bell as loud as she could. The sailors heard it and turned "
     "away just in time. In the morning they came to thank her with bread and fish."
 )
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower())
-
-
-async def spoken(synth: Any, text: str) -> bytes:
-    chunks = [pcm_at(pcm, rate, RATE) async for pcm, rate in synth.synthesize(text)]
-    return to_pcm(np.concatenate(chunks))
 
 
 class Client:
@@ -105,13 +96,6 @@ class Client:
         await self.reader
 
 
-@pytest.fixture
-async def piper() -> AsyncIterator[PiperSynthesiser]:
-    synth = PiperSynthesiser(variation=False)  # the same words sound the same every run
-    yield synth
-    await synth.aclose()
-
-
 async def real_engines() -> Engines:
     return Engines(SileroVad(), WhisperRecogniser(), PiperSynthesiser())
 
@@ -122,7 +106,7 @@ async def test_a_spoken_question_over_a_websocket_gets_an_intelligible_spoken_an
     model = ScriptedModel([ANSWER])
     companion = await Companion.open(config, embedder=None, model=model)
     try:
-        question = await spoken(piper, "Can you tell me a little about the sea?")
+        question = to_pcm(await spoken(piper, "Can you tell me a little about the sea?"))
         # No engines given: the server's own, in theo's persona voice (the best installed:
         # Silero, Whisper, Piper), shared with any other conversation in that voice.
         async with VoiceServer(companion, "theo", port=0) as server:
@@ -164,8 +148,8 @@ async def test_barge_in_over_the_websocket_clears_the_client_and_keeps_what_was_
     model = ScriptedModel([STORY, "Of course, I'm listening."])
     companion = await Companion.open(config, embedder=None, model=model)
     try:
-        question = await spoken(piper, "Could you tell me a story about the sea?")
-        interruption = await spoken(EspeakSynthesiser("female"), "Wait, wait, stop please.")
+        question = to_pcm(await spoken(piper, "Could you tell me a story about the sea?"))
+        interruption = to_pcm(await spoken(EspeakSynthesiser("female"), "Wait, wait, stop please."))
         async with VoiceServer(companion, "theo", real_engines, port=0) as server:
             async with connect(server.url) as ws:
                 await ws.send(json.dumps({"sample_rate": RATE}))
